@@ -1,0 +1,1 @@
+//! Switchboard's tokio runtime (being written).

@@ -1,0 +1,76 @@
+//! What a broker is told at construction. Every limit has a name ending in its unit and a
+//! default equal to nats-server's (server/const.go, opts.go).
+
+use std::time::Duration;
+
+/// How clients must prove who they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum AuthConfig {
+    /// Anyone may connect.
+    #[default]
+    None,
+    /// CONNECT must carry `auth_token` equal to this.
+    Token(String),
+    /// CONNECT must carry `user`/`pass` matching one of these.
+    Users(Vec<User>),
+}
+
+/// One user. `password` is plain text, or a bcrypt hash when it starts with `$2`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub user: String,
+    pub password: String,
+}
+
+/// Broker configuration. `Config::default()` matches nats-server's defaults.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Shown as INFO `server_name`; defaults to the server id when empty.
+    pub server_name: String,
+    /// Shown as INFO `server_id`; generated from the seed when empty.
+    pub server_id: String,
+    /// Host and port shown in INFO (the runtime fills in what it bound).
+    pub host: String,
+    pub port: u16,
+    /// Version reported in INFO. Clients gate features on it, so it is a nats-server version
+    /// whose protocol we speak, not our crate version.
+    pub version: String,
+    pub payload_bytes_max: u32,
+    pub control_line_bytes_max: u32,
+    /// Outbound bytes a client may have queued (buffered plus being written) before it is cut
+    /// off as a slow consumer.
+    pub pending_bytes_max: u64,
+    /// A write that has not finished in this time marks the client a slow consumer.
+    pub write_deadline: Duration,
+    pub ping_interval: Duration,
+    /// Unanswered server PINGs after which the connection is closed as stale.
+    pub pings_outstanding_max: u32,
+    /// When auth is on, CONNECT must arrive within this time.
+    pub auth_timeout: Duration,
+    pub connections_max: u32,
+    /// Subscriptions per connection; 0 is unlimited.
+    pub subscriptions_max: u32,
+    pub auth: AuthConfig,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            server_name: String::new(),
+            server_id: String::new(),
+            host: "0.0.0.0".to_string(),
+            port: 4222,
+            version: "2.10.24".to_string(),
+            payload_bytes_max: 1024 * 1024,
+            control_line_bytes_max: 4096,
+            pending_bytes_max: 64 * 1024 * 1024,
+            write_deadline: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(120),
+            pings_outstanding_max: 2,
+            auth_timeout: Duration::from_secs(2),
+            connections_max: 64 * 1024,
+            subscriptions_max: 0,
+            auth: AuthConfig::None,
+        }
+    }
+}

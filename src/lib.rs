@@ -1,0 +1,17 @@
+//! Switchboard's sans-IO core: a NATS-compatible broker as state machines.
+//!
+//! Nothing here reads a socket, file, clock or OS entropy. A host feeds inputs with the current
+//! [`Now`] and drains outputs; see [`Broker`] for the loop contract. The tokio runtime
+//! (`switchboard-server`) and the turmoil simulator (`switchboard-sim`) are the two hosts.
+
+pub mod broker;
+pub mod config;
+pub mod protocol;
+pub mod routing;
+pub mod seed;
+pub mod time;
+
+pub use broker::{Broker, ConnId, Output, Stats, Work, WorkDone};
+pub use config::{AuthConfig, Config, User};
+pub use seed::Seed;
+pub use time::{Mono, Now, Wall};

@@ -1,0 +1,1 @@
+//! Client protocol: parser, encoders, the -ERR table. (being written)
