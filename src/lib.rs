@@ -9,6 +9,7 @@ pub mod config;
 pub mod protocol;
 pub mod routing;
 pub mod seed;
+mod session;
 pub mod time;
 
 pub use broker::{Broker, ConnId, Output, Stats, Work, WorkDone};

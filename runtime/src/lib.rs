@@ -1,1 +1,18 @@
-//! Switchboard's tokio runtime (being written).
+//! Switchboard's tokio runtime: the host that runs the sans-IO [`switchboard::Broker`] on real
+//! sockets and clocks.
+//!
+//! - [`driver`]: the thin task that owns the broker, generic over listener and clock so the
+//!   simulator can run the same code on turmoil sockets;
+//! - [`server`]: binds a TCP listener and runs a driver on it ([`Server`], [`ServerOptions`]),
+//!   the API integration tests use;
+//! - [`cli`]: nats-server's command-line flags, Go style;
+//! - [`logging`]: nats-server's log format on `tracing`.
+
+pub mod cli;
+pub mod driver;
+pub mod logging;
+mod ports;
+pub mod server;
+
+pub use driver::{Clock, Driver, DriverHandle, Listener, SystemClock};
+pub use server::{Server, ServerOptions};

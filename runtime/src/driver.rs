@@ -1,0 +1,645 @@
+//! The driver: one task that owns the [`Broker`] and moves bytes between it and sockets.
+//!
+//! The driver is thin on purpose. It knows sockets, tasks, channels and timers; it knows
+//! nothing about NATS. Every decision about the protocol is the broker's — if this file ever
+//! needs an `if` about NATS semantics, that logic belongs in the core.
+//!
+//! # Tasks
+//! - **acceptor** (one): owns the [`Listener`], sends `Accepted` events. Accepting in a task
+//!   of its own rather than in the driver's `select!` means `Listener::accept` need not be
+//!   cancel-safe, and puts new connections in the same FIFO as every other event.
+//! - **reader** (one per socket): reads into a `BytesMut` and sends each read as one `Bytes`
+//!   chunk (one channel hop per read, never per message).
+//! - **writer** (one per socket): receives `Vec<Bytes>` batches, coalesces everything already
+//!   queued, writes it with vectored writes, and reports the byte count as one `Written` event
+//!   per batch. On `Close` it finishes what is queued (for at most the write deadline), then
+//!   shuts the socket down; on `Abort` the socket is dropped at once, queue and all.
+//! - **driver** (one): owns the broker. All tasks above report to it over one shared, bounded
+//!   event channel, so the broker sees one totally ordered stream of inputs.
+//!
+//! # Loop
+//! Each turn: re-arm the timer from `poll_timeout`, then wait (`select!` with `biased;`) on,
+//! in this order, (1) commands from the [`DriverHandle`] (stats, shutdown), (2) the timer,
+//! (3) the event channel, taking every event already queued (up to [`EVENTS_PER_BATCH_MAX`])
+//! in one go. After the batch, drain `poll_output` until it returns `None`. The timer comes
+//! before events so a busy event stream cannot starve ping and auth timers; it fires only when
+//! due, so it cannot starve events either.
+//!
+//! # Determinism
+//! Driven code must not use an unbiased `select!` (its random branch choice would make
+//! simulator runs unreplayable), so every `select!` here is `biased;`. Events from all sockets
+//! go through one FIFO channel, and connections live in a `BTreeMap`, so given the same order of
+//! socket events the broker sees the same inputs. The listener, stream and clock are generic
+//! so the simulator runs this very code on turmoil sockets and a simulated clock.
+//!
+//! # Backpressure
+//! Outbound: the per-connection writer channels are unbounded; the broker bounds what it hands
+//! over with its pending-bytes budget and slow-consumer policy. Inbound: readers read freely (the
+//! core's parser bounds each operation), but the event channel is bounded
+//! ([`EVENTS_QUEUED_MAX`]), so when the driver falls behind, readers wait instead of queueing
+//! without limit. The driver never sends on that channel, so it can never deadlock on it.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::{Buf, Bytes, BytesMut};
+use switchboard::{Broker, ConnId, Mono, Now, Output, Stats, Wall, WorkDone};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::{AbortHandle, JoinHandle};
+use tokio::time::Instant;
+
+/// Events the driver may hold queued before readers, writers and the acceptor wait for it.
+pub const EVENTS_QUEUED_MAX: usize = 1024;
+/// Events the driver takes in one batch before it drains outputs again.
+pub const EVENTS_PER_BATCH_MAX: usize = 256;
+/// What a reader asks the socket for at first, and returns to after a large burst.
+pub const READ_BUFFER_BYTES: usize = 64 * 1024;
+/// The most a reader asks for in one read; it doubles towards this while reads fill the buffer.
+pub const READ_BUFFER_BYTES_MAX: usize = 1024 * 1024;
+/// Chunks handed to one `write_vectored` call (Linux allows 1024; 64 keeps the slice array on
+/// the stack and is already far past the point of diminishing returns).
+pub const WRITE_SLICES_MAX: usize = 64;
+/// First and last pause after a failed accept (too many open files...), doubling in between.
+pub const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// A source of connections. Implemented for `tokio::net::TcpListener`; the simulator
+/// implements it for turmoil's listener.
+pub trait Listener: Send + 'static {
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// The next connection and its peer address. Runs in its own task, so it need not be
+    /// cancel-safe.
+    fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Stream, SocketAddr)>> + Send;
+
+    /// The address actually bound (the port chosen when asked for port 0).
+    fn local_addr(&self) -> io::Result<SocketAddr>;
+}
+
+impl Listener for tokio::net::TcpListener {
+    type Stream = tokio::net::TcpStream;
+
+    async fn accept(&mut self) -> io::Result<(Self::Stream, SocketAddr)> {
+        let (stream, peer) = tokio::net::TcpListener::accept(self).await?;
+        // Go (and so nats-server) turns Nagle off on every TCP connection; small protocol
+        // lines such as PONG must not wait for an ACK. Failing to set it is not fatal.
+        let _ = stream.set_nodelay(true);
+        Ok((stream, peer))
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        tokio::net::TcpListener::local_addr(self)
+    }
+}
+
+/// The host's clocks. `now().mono` never goes backwards.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Now;
+
+    /// The tokio instant at which the monotonic clock reads `deadline`, to sleep until it.
+    fn instant_at(&self, deadline: Mono) -> Instant;
+}
+
+/// The real clocks: `mono` is nanoseconds since this clock was made (on tokio's clock, so a
+/// paused or simulated tokio clock is honoured), `wall` is the system time.
+#[derive(Clone, Debug)]
+pub struct SystemClock {
+    origin: Instant,
+}
+
+impl SystemClock {
+    pub fn new() -> SystemClock {
+        SystemClock {
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl Default for SystemClock {
+    fn default() -> SystemClock {
+        SystemClock::new()
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> Now {
+        let elapsed = self.origin.elapsed().as_nanos();
+        // u64 nanoseconds last 584 years of uptime; saturate rather than wrap.
+        let mono = Mono::from_nanos(u64::try_from(elapsed).unwrap_or(u64::MAX));
+        let wall = match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
+            Err(before) => i64::try_from(before.duration().as_nanos()).map_or(i64::MIN, |n| -n),
+        };
+        Now::new(mono, Wall::from_unix_nanos(wall))
+    }
+
+    fn instant_at(&self, deadline: Mono) -> Instant {
+        let offset = Duration::from_nanos(deadline.as_nanos());
+        // A deadline too far to represent is "never": a year away is as good, and is re-armed
+        // long before it matters.
+        self.origin
+            .checked_add(offset)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600))
+    }
+}
+
+/// Requests from a [`DriverHandle`].
+enum Command {
+    Stats(oneshot::Sender<Stats>),
+    Shutdown,
+}
+
+/// What the tasks tell the driver, in one channel.
+enum Event<S> {
+    Accepted {
+        stream: S,
+        peer: SocketAddr,
+    },
+    Read {
+        conn: ConnId,
+        data: Bytes,
+    },
+    /// EOF, a read error or a write error.
+    Closed {
+        conn: ConnId,
+    },
+    Written {
+        conn: ConnId,
+        bytes: usize,
+    },
+    WorkDone(WorkDone),
+}
+
+/// What the driver tells a writer.
+enum WriterMsg {
+    Chunks(Vec<Bytes>),
+    /// Finish what is queued, then shut the socket down.
+    Close,
+}
+
+/// The driver's side of one socket.
+struct Conn {
+    writer: mpsc::UnboundedSender<WriterMsg>,
+    writer_task: JoinHandle<()>,
+    reader_task: AbortHandle,
+}
+
+/// Talks to a running driver from outside its task. Dropping every handle shuts it down.
+#[derive(Clone, Debug)]
+pub struct DriverHandle {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl DriverHandle {
+    /// A copy of the broker's counters, or the defaults if the driver has stopped.
+    pub async fn stats(&self) -> Stats {
+        let (reply, answer) = oneshot::channel();
+        if self.commands.send(Command::Stats(reply)).is_err() {
+            return Stats::default();
+        }
+        answer.await.unwrap_or_default()
+    }
+
+    /// Asks the driver to stop accepting, close every client and return from `run`.
+    pub fn shutdown(&self) {
+        // An error means the driver has already stopped, which is what was asked.
+        let _ = self.commands.send(Command::Shutdown);
+    }
+}
+
+/// Owns the broker and runs its loop; see the module docs.
+pub struct Driver<L: Listener, C: Clock> {
+    broker: Broker,
+    clock: C,
+    listener: Option<L>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    events_tx: mpsc::Sender<Event<L::Stream>>,
+    events: mpsc::Receiver<Event<L::Stream>>,
+    conns: BTreeMap<ConnId, Conn>,
+    /// How long a closing socket may take to flush what is queued before it is dropped.
+    close_linger: Duration,
+}
+
+impl<L: Listener, C: Clock> Driver<L, C> {
+    /// A driver for `broker`, accepting on `listener`. Nothing runs until [`Driver::run`].
+    pub fn new(broker: Broker, listener: L, clock: C) -> (Driver<L, C>, DriverHandle) {
+        let (commands_tx, commands) = mpsc::unbounded_channel();
+        let (events_tx, events) = mpsc::channel(EVENTS_QUEUED_MAX);
+        // A closing client gets as long to take its last bytes as any write gets.
+        let close_linger = broker.config().write_deadline;
+        let driver = Driver {
+            broker,
+            clock,
+            listener: Some(listener),
+            commands,
+            events_tx,
+            events,
+            conns: BTreeMap::new(),
+            close_linger,
+        };
+        let handle = DriverHandle {
+            commands: commands_tx,
+        };
+        (driver, handle)
+    }
+
+    /// Runs until [`DriverHandle::shutdown`] (or until every handle is dropped), then closes
+    /// every connection, giving each up to the close linger to flush.
+    pub async fn run(mut self) {
+        let acceptor = match self.listener.take() {
+            Some(listener) => tokio::spawn(accept_loop(listener, self.events_tx.clone())),
+            None => tokio::spawn(async {}),
+        };
+        // The broker may have output from construction; hand it over before waiting.
+        self.drain_outputs();
+
+        let mut batch: Vec<Event<L::Stream>> = Vec::with_capacity(EVENTS_PER_BATCH_MAX);
+        let mut timer = pin!(tokio::time::sleep_until(Instant::now()));
+        let mut armed: Option<Mono> = None;
+        loop {
+            let deadline = self.broker.poll_timeout();
+            if deadline != armed {
+                if let Some(at) = deadline {
+                    timer.as_mut().reset(self.clock.instant_at(at));
+                }
+                armed = deadline;
+            }
+            tokio::select! {
+                biased;
+                command = self.commands.recv() => match command {
+                    Some(Command::Stats(reply)) => {
+                        // The asker may have gone; then nobody wants the answer.
+                        let _ = reply.send(self.broker.stats().clone());
+                    }
+                    Some(Command::Shutdown) | None => break,
+                },
+                () = &mut timer, if armed.is_some() => {
+                    // Fired: it must be re-armed from poll_timeout even if the deadline is the same.
+                    armed = None;
+                    self.broker.handle_timeout(self.clock.now());
+                }
+                // The driver holds a sender itself, so the channel never closes and 0 never comes.
+                _ = self.events.recv_many(&mut batch, EVENTS_PER_BATCH_MAX) => {
+                    let now = self.clock.now();
+                    for event in batch.drain(..) {
+                        self.handle_event(now, event);
+                    }
+                }
+            }
+            self.drain_outputs();
+        }
+        // Wait until the task is really gone, so the listener is closed when `run` returns.
+        acceptor.abort();
+        let _ = acceptor.await;
+        self.close_all().await;
+    }
+
+    fn handle_event(&mut self, now: Now, event: Event<L::Stream>) {
+        match event {
+            Event::Accepted { stream, peer } => {
+                let conn = self.broker.handle_accept(now, peer);
+                self.spawn_conn(conn, stream);
+            }
+            Event::Read { conn, data } => self.broker.handle_read(now, conn, data),
+            Event::Written { conn, bytes } => self.broker.handle_written(now, conn, bytes),
+            Event::Closed { conn } => {
+                // Both the reader and the writer may report one socket's end, and a socket the
+                // broker closed is already forgotten: tell the broker once, about live ones.
+                if self.conns.remove(&conn).is_some() {
+                    self.broker.handle_disconnected(now, conn);
+                }
+            }
+            Event::WorkDone(done) => self.broker.handle_work_done(now, done),
+        }
+    }
+
+    fn spawn_conn(&mut self, conn: ConnId, stream: L::Stream) {
+        let (read_half, write_half) = tokio::io::split(stream);
+        let (writer_tx, writer_rx) = mpsc::unbounded_channel();
+        // The writer holds `stop`; when it ends, for any reason, the reader stops too.
+        let (stop, stopped) = oneshot::channel::<()>();
+        let reader = tokio::spawn(read_loop(conn, read_half, self.events_tx.clone(), stopped));
+        let writer = tokio::spawn(write_loop(
+            conn,
+            write_half,
+            writer_rx,
+            self.events_tx.clone(),
+            stop,
+        ));
+        self.conns.insert(
+            conn,
+            Conn {
+                writer: writer_tx,
+                writer_task: writer,
+                reader_task: reader.abort_handle(),
+            },
+        );
+    }
+
+    /// Does everything the broker asked for, until it has nothing more.
+    fn drain_outputs(&mut self) {
+        while let Some(output) = self.broker.poll_output() {
+            match output {
+                Output::Transmit { conn, chunks } => {
+                    if let Some(c) = self.conns.get(&conn) {
+                        // Fails only if the writer has ended; its Closed event is on the way.
+                        let _ = c.writer.send(WriterMsg::Chunks(chunks));
+                    }
+                }
+                Output::Close { conn } => {
+                    if let Some(c) = self.conns.remove(&conn) {
+                        self.close_conn(c);
+                    }
+                }
+                Output::Abort { conn } => {
+                    if let Some(c) = self.conns.remove(&conn) {
+                        // Dropping both halves closes the socket; queued bytes are discarded.
+                        c.writer_task.abort();
+                        c.reader_task.abort();
+                    }
+                }
+                Output::Work(work) => {
+                    let events = self.events_tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let done = work.run();
+                        // Fails only if the driver has stopped, and then the result is moot.
+                        let _ = events.blocking_send(Event::WorkDone(done));
+                    });
+                }
+            }
+        }
+    }
+
+    /// Lets the writer flush and shut down, and drops the socket if that takes too long.
+    fn close_conn(&self, c: Conn) {
+        let _ = c.writer.send(WriterMsg::Close);
+        let writer = c.writer_task.abort_handle();
+        let linger = self.close_linger;
+        tokio::spawn(async move {
+            tokio::time::sleep(linger).await;
+            writer.abort();
+        });
+    }
+
+    /// Shutdown: close every client, and wait (at most the close linger) for their writers.
+    async fn close_all(&mut self) {
+        // Nothing will read events any more: make sends fail at once so no task waits on us.
+        self.events.close();
+        let conns = std::mem::take(&mut self.conns);
+        let deadline = Instant::now() + self.close_linger;
+        let mut writers = Vec::with_capacity(conns.len());
+        for (_, c) in conns {
+            let _ = c.writer.send(WriterMsg::Close);
+            c.reader_task.abort();
+            writers.push(c.writer_task);
+        }
+        for writer in writers {
+            let abort = writer.abort_handle();
+            if tokio::time::timeout_at(deadline, writer).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+}
+
+/// Accepts connections until the driver goes away, backing off after errors.
+async fn accept_loop<L: Listener>(mut listener: L, events: mpsc::Sender<Event<L::Stream>>) {
+    let mut backoff = ACCEPT_BACKOFF_MIN;
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                backoff = ACCEPT_BACKOFF_MIN;
+                if events.send(Event::Accepted { stream, peer }).await.is_err() {
+                    return;
+                }
+            }
+            Err(error) => {
+                tracing::error!("Temporary Client Accept Error({error}), sleeping {backoff:?}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+            }
+        }
+    }
+}
+
+/// Reads until EOF, an error, or the writer ending; one `Read` event per read.
+async fn read_loop<S: AsyncRead>(
+    conn: ConnId,
+    mut socket: ReadHalf<S>,
+    events: mpsc::Sender<Event<S>>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let mut buffer = BytesMut::new();
+    let mut want = READ_BUFFER_BYTES;
+    loop {
+        buffer.reserve(want);
+        let spare = buffer.capacity() - buffer.len();
+        let read = tokio::select! {
+            biased;
+            _ = &mut stop => return,
+            read = socket.read_buf(&mut buffer) => read,
+        };
+        match read {
+            Ok(0) | Err(_) => {
+                // Fails only if the driver has stopped.
+                let _ = events.send(Event::Closed { conn }).await;
+                return;
+            }
+            Ok(n) => {
+                // A full buffer hints at a burst: ask for more next time. A small read goes
+                // back to the usual size so idle connections do not hold large buffers.
+                want = if n >= spare {
+                    (want * 2).min(READ_BUFFER_BYTES_MAX)
+                } else if n < want / 4 {
+                    READ_BUFFER_BYTES
+                } else {
+                    want
+                };
+                let data = buffer.split().freeze();
+                if events.send(Event::Read { conn, data }).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Writes what the driver hands over, one `Written` event per coalesced batch.
+async fn write_loop<S: AsyncWrite>(
+    conn: ConnId,
+    mut socket: WriteHalf<S>,
+    mut queue: mpsc::UnboundedReceiver<WriterMsg>,
+    events: mpsc::Sender<Event<S>>,
+    // Held, not used: dropping it when this task ends (or is aborted) stops the reader.
+    _stop: oneshot::Sender<()>,
+) {
+    let mut chunks: Vec<Bytes> = Vec::new();
+    // `None` means the driver forgot this socket (it disconnected): nothing more to write.
+    while let Some(first) = queue.recv().await {
+        let mut close = false;
+        for msg in std::iter::once(first).chain(std::iter::from_fn(|| queue.try_recv().ok())) {
+            match msg {
+                WriterMsg::Chunks(more) => chunks.extend(more),
+                WriterMsg::Close => close = true,
+            }
+        }
+        let result = write_all_vectored(&mut socket, &mut chunks).await;
+        chunks.clear();
+        let driver_gone = match result {
+            Ok(0) => false,
+            Ok(bytes) => events.send(Event::Written { conn, bytes }).await.is_err(),
+            Err(_) => {
+                let _ = events.send(Event::Closed { conn }).await;
+                return;
+            }
+        };
+        if close {
+            // The peer may already be gone; the socket is dropped either way.
+            let _ = socket.shutdown().await;
+            return;
+        }
+        if driver_gone {
+            return;
+        }
+    }
+}
+
+/// Writes every chunk, in order, with as few system calls as the stream allows. Returns the
+/// bytes written. Chunks are consumed (advanced) as they go out.
+async fn write_all_vectored<W: AsyncWrite + Unpin>(
+    socket: &mut W,
+    chunks: &mut [Bytes],
+) -> io::Result<usize> {
+    let mut written = 0;
+    let mut next = 0; // the first chunk not fully written
+    loop {
+        while next < chunks.len() && chunks[next].is_empty() {
+            next += 1;
+        }
+        if next == chunks.len() {
+            break;
+        }
+        let mut slices = [IoSlice::new(&[]); WRITE_SLICES_MAX];
+        let mut count = 0;
+        for (slot, chunk) in slices.iter_mut().zip(chunks[next..].iter()) {
+            *slot = IoSlice::new(chunk);
+            count += 1;
+        }
+        let mut n = socket.write_vectored(&slices[..count]).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        written += n;
+        // Skip what went out: whole chunks, then part of the next (a partial write).
+        while n > 0 && next < chunks.len() {
+            let len = chunks[next].len();
+            if n >= len {
+                n -= len;
+                next += 1;
+            } else {
+                chunks[next].advance(n);
+                n = 0;
+            }
+        }
+    }
+    socket.flush().await?;
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    /// A stream that accepts at most `step` bytes per write, to exercise partial writes.
+    struct Trickle {
+        out: Vec<u8>,
+        step: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let n = buf.len().min(self.step);
+            self.out.extend_from_slice(&buf[..n]);
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let mut room = self.step;
+            let mut n = 0;
+            for buf in bufs {
+                let take = buf.len().min(room);
+                self.out.extend_from_slice(&buf[..take]);
+                room -= take;
+                n += take;
+                if room == 0 {
+                    break;
+                }
+            }
+            Poll::Ready(Ok(n))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn partial_vectored_writes_keep_every_byte_in_order() {
+        let expected: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        for step in [1, 3, 7, 64, 999, 5000] {
+            // Uneven chunks, empty ones included, and more than WRITE_SLICES_MAX of them.
+            let mut chunks = Vec::new();
+            let mut at = 0;
+            let mut size = 0;
+            while at < expected.len() {
+                let end = (at + size).min(expected.len());
+                chunks.push(Bytes::copy_from_slice(&expected[at..end]));
+                at = end;
+                size = (size + 1) % 13;
+            }
+            assert!(chunks.len() > WRITE_SLICES_MAX);
+            let mut socket = Trickle {
+                out: Vec::new(),
+                step,
+            };
+            let written = write_all_vectored(&mut socket, &mut chunks).await.unwrap();
+            assert_eq!(written, expected.len(), "step {step}");
+            assert_eq!(socket.out, expected, "step {step}");
+        }
+    }
+
+    #[tokio::test]
+    async fn system_clock_deadlines_round_trip() {
+        let clock = SystemClock::new();
+        let start = clock.now().mono;
+        let at = start + Duration::from_millis(20);
+        tokio::time::sleep_until(clock.instant_at(at)).await;
+        assert!(clock.now().mono >= at);
+        assert!(clock.now().wall.as_unix_nanos() > 0);
+        // Far-future deadlines must not panic.
+        let _ = clock.instant_at(Mono::from_nanos(u64::MAX));
+    }
+}

@@ -1,0 +1,210 @@
+//! Logs in nats-server's format: `[pid] 2006/01/02 15:04:05.000000 [INF] message`, to stderr or
+//! appended to a file (`-l`). Notices, warnings and errors always show; `-D` adds debug lines,
+//! `-V` trace lines (the raw protocol), each independently as in nats-server.
+
+use std::fmt;
+use std::fs::OpenOptions;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::{filter_fn, LevelFilter};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+/// What the logging flags asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogOptions {
+    /// `-l FILE`: append to this file instead of writing to stderr.
+    pub file: Option<PathBuf>,
+    /// `-D`
+    pub debug: bool,
+    /// `-V`
+    pub trace: bool,
+    /// `-T` (on by default): stamp each line with the time.
+    pub logtime: bool,
+    /// `--logtime_utc`: stamp in UTC rather than local time.
+    pub logtime_utc: bool,
+}
+
+impl Default for LogOptions {
+    fn default() -> LogOptions {
+        LogOptions {
+            file: None,
+            debug: false,
+            trace: false,
+            logtime: true,
+            logtime_utc: false,
+        }
+    }
+}
+
+/// Installs the global logger. Fails only if the log file cannot be opened (or a logger is
+/// already installed).
+pub fn init(options: &LogOptions) -> io::Result<()> {
+    let format = NatsFormat {
+        pid: std::process::id(),
+        logtime: options.logtime,
+        utc: options.logtime_utc,
+    };
+    let (debug, trace) = (options.debug, options.trace);
+    let hint = if trace {
+        LevelFilter::TRACE
+    } else if debug {
+        LevelFilter::DEBUG
+    } else {
+        LevelFilter::INFO
+    };
+    // Decided per call site from its level alone, so tracing caches it: no cost per event.
+    let filter = filter_fn(move |metadata| match *metadata.level() {
+        Level::TRACE => trace,
+        Level::DEBUG => debug,
+        _ => true,
+    })
+    .with_max_level_hint(hint);
+    let layer = tracing_subscriber::fmt::layer()
+        .event_format(format)
+        .with_ansi(false);
+    let layer = match &options.file {
+        Some(path) => {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|error| {
+                    io::Error::new(
+                        error.kind(),
+                        format!("error opening file {}: {error}", path.display()),
+                    )
+                })?;
+            layer
+                .with_writer(Mutex::new(file))
+                .with_filter(filter)
+                .boxed()
+        }
+        None => layer.with_writer(io::stderr).with_filter(filter).boxed(),
+    };
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::set_global_default(subscriber).map_err(io::Error::other)
+}
+
+/// nats-server's line format.
+struct NatsFormat {
+    pid: u32,
+    logtime: bool,
+    utc: bool,
+}
+
+impl<S, N> FormatEvent<S, N> for NatsFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        write!(writer, "[{}] ", self.pid)?;
+        if self.logtime {
+            write_timestamp(&mut writer, self.utc)?;
+            writer.write_str(" ")?;
+        }
+        let label = match *event.metadata().level() {
+            Level::ERROR => "[ERR]",
+            Level::WARN => "[WRN]",
+            Level::INFO => "[INF]",
+            Level::DEBUG => "[DBG]",
+            Level::TRACE => "[TRC]",
+        };
+        write!(writer, "{label} ")?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
+/// `2006/01/02 15:04:05.000000`, Go's `log.LstdFlags | log.Lmicroseconds`.
+fn write_timestamp(writer: &mut Writer<'_>, utc: bool) -> fmt::Result {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
+    let offset = if utc {
+        0
+    } else {
+        local_offset_seconds(seconds)
+    };
+    let local = seconds.saturating_add(offset);
+    let (year, month, day) = civil_from_days(local.div_euclid(86_400));
+    let of_day = local.rem_euclid(86_400);
+    write!(
+        writer,
+        "{year:04}/{month:02}/{day:02} {:02}:{:02}:{:02}.{:06}",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60,
+        since_epoch.subsec_micros()
+    )
+}
+
+/// The local zone's offset from UTC at `unix_seconds`, from the C library (TZ, /etc/localtime).
+#[cfg(unix)]
+fn local_offset_seconds(unix_seconds: i64) -> i64 {
+    // Only a 32-bit time_t can fail this, past 2038; a clamped time still has the zone's offset.
+    let time = libc::time_t::try_from(unix_seconds).unwrap_or(libc::time_t::MAX);
+    // SAFETY: localtime_r only writes the `tm` we pass it; all-zero bytes are a valid `tm`.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the call; localtime_r is the thread-safe variant.
+    let filled = unsafe { libc::localtime_r(&time, &mut tm) };
+    if filled.is_null() {
+        return 0;
+    }
+    // `tm_gmtoff` is a C long: i64 here, i32 on 32-bit targets.
+    #[allow(clippy::useless_conversion)]
+    i64::from(tm.tm_gmtoff)
+}
+
+#[cfg(not(unix))]
+fn local_offset_seconds(_unix_seconds: i64) -> i64 {
+    0
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    // Both are small and non-negative by construction (1..=31 and 1..=12).
+    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        // 2026-11-22
+        assert_eq!(civil_from_days(20_779), (2026, 11, 22));
+    }
+}

@@ -1,0 +1,219 @@
+//! A running server: a TCP listener, the driver task, and the files nats-server writes (PID
+//! file, ports file). This is what the binary runs and what integration tests start.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use switchboard::{Broker, Config, Seed, Stats};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::driver::{Clock, Driver, DriverHandle, SystemClock};
+use crate::ports;
+
+/// How to start a [`Server`].
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// The broker's configuration. `host` and `port` in it are overwritten with what was bound.
+    pub config: Config,
+    /// Address to bind (an IP or a host name).
+    pub host: String,
+    /// Port to bind; -1 or 0 picks a free one.
+    pub port: i32,
+    /// Seed for every random choice the broker makes; drawn from the OS when `None`.
+    pub seed: Option<u64>,
+    /// Directory for a `<executable>_<pid>.ports` file, as nats-server's `--ports_file_dir`.
+    pub ports_file_dir: Option<PathBuf>,
+    /// File to write the process id into, as nats-server's `--pid`.
+    pub pid_file: Option<PathBuf>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> ServerOptions {
+        ServerOptions {
+            config: Config::default(),
+            host: "0.0.0.0".to_string(),
+            port: 4222,
+            seed: None,
+            ports_file_dir: None,
+            pid_file: None,
+        }
+    }
+}
+
+/// A started server. Call [`Server::shutdown`] to stop it cleanly.
+#[derive(Debug)]
+pub struct Server {
+    local_addr: SocketAddr,
+    handle: DriverHandle,
+    driver: JoinHandle<()>,
+    ports_file: Option<PathBuf>,
+}
+
+impl Server {
+    /// Binds, writes the PID and ports files, and spawns the driver on the current tokio
+    /// runtime. Logs nats-server's start-up lines, including the seed to replay the run with.
+    pub async fn start(opts: ServerOptions) -> io::Result<Server> {
+        let port = bind_port(opts.port)?;
+        let listener = TcpListener::bind((opts.host.as_str(), port))
+            .await
+            .map_err(|error| {
+                io::Error::new(
+                    error.kind(),
+                    format!(
+                        "Error listening on port: {}, \"{error}\"",
+                        join_host_port(&opts.host, port)
+                    ),
+                )
+            })?;
+        let local_addr = listener.local_addr()?;
+        if let Some(path) = &opts.pid_file {
+            std::fs::write(path, std::process::id().to_string()).map_err(|error| {
+                io::Error::new(error.kind(), format!("Could not write pidfile: {error}"))
+            })?;
+        }
+
+        let seed = opts.seed.unwrap_or_else(os_seed);
+        let mut config = opts.config;
+        config.host.clone_from(&opts.host);
+        config.port = local_addr.port();
+        let clock = SystemClock::new();
+        let broker = Broker::new(config, Seed(seed), clock.now());
+        log_banner(&broker, seed);
+
+        let (driver, handle) = Driver::new(broker, listener, clock);
+        let driver = tokio::spawn(driver.run());
+        tracing::info!(
+            "Listening for client connections on {}",
+            join_host_port(&opts.host, local_addr.port())
+        );
+
+        let ports_file = opts
+            .ports_file_dir
+            .map(|dir| ports::write_ports_file(&dir, local_addr));
+        tracing::info!("Server is ready");
+        Ok(Server {
+            local_addr,
+            handle,
+            driver,
+            ports_file: ports_file.flatten(),
+        })
+    }
+
+    /// The address the client listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A URL a client on this machine can connect to: `nats://127.0.0.1:<port>` when bound to
+    /// every interface, the bound address otherwise.
+    pub fn client_url(&self) -> String {
+        let ip = match self.local_addr.ip() {
+            ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("nats://{}", SocketAddr::new(ip, self.local_addr.port()))
+    }
+
+    /// A copy of the broker's counters (the defaults if the driver has stopped).
+    pub async fn stats(&self) -> Stats {
+        self.handle.stats().await
+    }
+
+    /// Stops accepting, closes every client (each gets up to the write deadline to take what
+    /// was queued for it), waits for the driver, and removes the ports file.
+    pub async fn shutdown(self) {
+        tracing::info!("Initiating Shutdown...");
+        self.handle.shutdown();
+        if let Err(error) = self.driver.await {
+            tracing::error!("Driver task failed: {error}");
+        }
+        if let Some(path) = &self.ports_file {
+            if let Err(error) = std::fs::remove_file(path) {
+                tracing::error!("Error cleaning up ports file {}: {error}", path.display());
+            }
+        }
+        tracing::info!("Server Exiting..");
+    }
+}
+
+/// nats-server's port convention: -1 (and, for this API, 0) asks the OS for a free port.
+fn bind_port(port: i32) -> io::Result<u16> {
+    match port {
+        -1 | 0 => Ok(0),
+        port => u16::try_from(port).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid port {port}: must be -1 (random) or 0..=65535"),
+            )
+        }),
+    }
+}
+
+/// `host:port`, with an IPv6 host in brackets (Go's `net.JoinHostPort`).
+fn join_host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// nats-server's start-up banner, plus the seed so a run can be replayed with `--seed`.
+fn log_banner(broker: &Broker, seed: u64) {
+    let config = broker.config();
+    tracing::info!("Starting switchboard");
+    tracing::info!(
+        "  Version:  {} (nats-server protocol {})",
+        env!("CARGO_PKG_VERSION"),
+        config.version
+    );
+    if !config.server_name.is_empty() {
+        tracing::info!("  Name:     {}", config.server_name);
+    }
+    if !config.server_id.is_empty() {
+        tracing::info!("  ID:       {}", config.server_id);
+    }
+    tracing::info!("  Seed:     {seed} (replay with --seed {seed})");
+}
+
+/// 64 bits from the OS's entropy source. The runtime may use OS randomness; only the core
+/// may not. std seeds every `RandomState`'s SipHash keys from the OS, so hashing with fresh
+/// keys gives random bits without another crate; the time and pid are mixed in for good measure.
+fn os_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.write_u128(nanos);
+    hasher.write_u32(std::process::id());
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_follow_nats_server_conventions() {
+        assert_eq!(bind_port(-1).unwrap(), 0);
+        assert_eq!(bind_port(0).unwrap(), 0);
+        assert_eq!(bind_port(4222).unwrap(), 4222);
+        assert!(bind_port(-2).is_err());
+        assert!(bind_port(65536).is_err());
+    }
+
+    #[test]
+    fn host_port_joins_like_go() {
+        assert_eq!(join_host_port("0.0.0.0", 4222), "0.0.0.0:4222");
+        assert_eq!(join_host_port("::", 4222), "[::]:4222");
+        assert_eq!(join_host_port("localhost", 1), "localhost:1");
+    }
+
+    #[test]
+    fn os_seeds_differ() {
+        assert_ne!(os_seed(), os_seed());
+    }
+}

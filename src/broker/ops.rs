@@ -1,0 +1,264 @@
+//! Client operations: what each parsed op does to the broker.
+
+use super::*;
+use crate::protocol::ClientOp;
+use crate::routing::{is_valid_literal_subject, is_valid_subject};
+use crate::session::auth::{self, AuthCheck};
+
+impl Broker {
+    /// Parses and runs every complete op buffered for `conn`, until input runs out, the
+    /// connection closes, or a bcrypt check makes it wait.
+    pub(super) fn process_input(&mut self, conn: ConnId) {
+        loop {
+            let Some(session) = self.sessions.get_mut(&conn) else {
+                return;
+            };
+            if session.phase == Phase::Authenticating {
+                return; // the rest waits in the parser until the check is done
+            }
+            match session.parser.next_op() {
+                Ok(None) => return,
+                Ok(Some(op)) => self.handle_op(conn, op),
+                Err(error) => {
+                    tracing::debug!("{} - protocol violation: {error}", session.log_name());
+                    self.close(conn, error.err_text());
+                    return;
+                }
+            }
+        }
+    }
+
+    fn handle_op(&mut self, conn: ConnId, op: ClientOp) {
+        let Some(session) = self.sessions.get_mut(&conn) else {
+            return;
+        };
+        // server/parser.go: with auth on, the first op must be CONNECT.
+        if session.phase == Phase::AwaitingConnect
+            && !matches!(op, ClientOp::Connect(_))
+            && !matches!(self.config.auth, AuthConfig::None)
+        {
+            self.auth_violation(conn);
+            return;
+        }
+        match op {
+            ClientOp::Connect(json) => self.op_connect(conn, &json),
+            ClientOp::Pub {
+                subject,
+                reply,
+                payload,
+            } => self.op_pub(conn, subject, reply, None, payload),
+            // The parser refuses HPUB until CONNECT agreed to headers.
+            ClientOp::Hpub {
+                subject,
+                reply,
+                headers,
+                payload,
+            } => self.op_pub(conn, subject, reply, Some(headers), payload),
+            ClientOp::Sub {
+                subject,
+                queue,
+                sid,
+            } => self.op_sub(conn, subject, queue, sid),
+            ClientOp::Unsub { sid, max } => self.op_unsub(conn, &sid, max),
+            ClientOp::Ping => {
+                session.outbound.push_slice(encode::PONG);
+                self.mark_dirty(conn);
+            }
+            ClientOp::Pong => {
+                session.pings_outstanding = 0;
+            }
+            // What a client may send that only a server-side peer would act on: nats-server
+            // ignores +OK and an INFO whose JSON decodes, and closes silently on -ERR or on
+            // an INFO it cannot decode.
+            ClientOp::Ok => {}
+            ClientOp::Info(json) => {
+                if !info_json_decodes(&json) {
+                    self.close(conn, None);
+                }
+            }
+            ClientOp::Err(_) => self.close(conn, None),
+        }
+    }
+
+    fn op_connect(&mut self, conn: ConnId, json: &[u8]) {
+        let Some(session) = self.sessions.get_mut(&conn) else {
+            return;
+        };
+        // Like nats-server, a CONNECT decodes over the options already held, so a second
+        // CONNECT keeps what it omits. JSON that does not decode closes without -ERR.
+        if let Err(error) = session.options.update(json) {
+            tracing::debug!("{} - bad CONNECT: {error}", session.log_name());
+            self.close(conn, None);
+            return;
+        }
+        if session.phase != Phase::AwaitingConnect {
+            self.finish_connect(conn);
+            return;
+        }
+        let options = &session.options;
+        // Accounts do not exist here yet: asking for one is refused as nats-server refuses
+        // an unknown account.
+        if options.account.is_some() || options.new_account {
+            self.auth_violation(conn);
+            return;
+        }
+        let check = auth::check(
+            &self.config.auth,
+            options.user.as_deref(),
+            options.pass.as_deref(),
+            options.auth_token.as_deref(),
+        );
+        match check {
+            AuthCheck::Allowed => self.finish_connect(conn),
+            AuthCheck::Denied => self.auth_violation(conn),
+            AuthCheck::Bcrypt { password, hash } => {
+                session.phase = Phase::Authenticating;
+                self.outputs.push_back(Output::Work(Work {
+                    conn,
+                    password,
+                    hash,
+                }));
+            }
+        }
+    }
+
+    fn op_pub(
+        &mut self,
+        conn: ConnId,
+        subject: Bytes,
+        reply: Option<Bytes>,
+        headers: Option<Bytes>,
+        payload: Bytes,
+    ) {
+        let Some(session) = self.sessions.get(&conn) else {
+            return;
+        };
+        let (verbose, pedantic) = (session.options.verbose, session.options.pedantic);
+        // nats-server checks publish subjects only in pedantic mode, and even then still
+        // delivers the message after the -ERR (server/client.go processPub).
+        if pedantic && !is_valid_literal_subject(&subject) {
+            self.send_err(conn, ErrText::InvalidPublishSubject);
+        }
+        let size = payload.len() + headers.as_ref().map_or(0, Bytes::len);
+        self.stats.in_msgs += 1;
+        self.stats.in_bytes += size as u64;
+        // server/client.go processInboundClientMsg acks before delivering.
+        if verbose {
+            self.ack(conn);
+        }
+        let delivered = self.deliver(conn, &subject, reply.as_ref(), headers.as_ref(), &payload);
+        if !delivered {
+            if let Some(reply) = &reply {
+                self.no_responders(conn, &subject, reply);
+            }
+        }
+    }
+
+    fn op_sub(&mut self, conn: ConnId, subject: Bytes, queue: Option<Bytes>, sid: Bytes) {
+        let Some(session) = self.sessions.get(&conn) else {
+            return;
+        };
+        let verbose = session.options.verbose;
+        if !is_valid_subject(&subject) || queue.as_deref().is_some_and(|q| q.is_empty()) {
+            self.send_err(conn, ErrText::InvalidSubject);
+            return;
+        }
+        // server/client.go processSub: a sid already in use is left as it is.
+        if !session.subs.contains_key(&sid) {
+            let max = self.config.subscriptions_max as usize;
+            if max > 0 && session.subs.len() >= max {
+                self.send_err(conn, ErrText::MaxSubscriptionsExceeded);
+                return;
+            }
+            let id = SubId(self.next_sub);
+            if self
+                .sublist
+                .insert(&subject, queue.as_deref(), id)
+                .is_err()
+            {
+                self.send_err(conn, ErrText::InvalidSubject);
+                return;
+            }
+            self.next_sub += 1;
+            self.stats.subscriptions += 1;
+            self.subs.insert(
+                id,
+                Subscription {
+                    conn,
+                    sid: sid.clone(),
+                    subject,
+                    queue,
+                    deliveries_max: 0,
+                    delivered: 0,
+                },
+            );
+            if let Some(session) = self.sessions.get_mut(&conn) {
+                session.subs.insert(sid, id);
+            }
+        }
+        if verbose {
+            self.ack(conn);
+        }
+    }
+
+    fn op_unsub(&mut self, conn: ConnId, sid: &Bytes, max: Option<u64>) {
+        let Some(session) = self.sessions.get_mut(&conn) else {
+            return;
+        };
+        let verbose = session.options.verbose;
+        if let Some(&id) = session.subs.get(sid) {
+            let delivered = self.subs.get(&id).map_or(0, |s| s.delivered);
+            match max {
+                // server/client.go processUnsub: keep it until `max` deliveries in all.
+                Some(max) if max > delivered => {
+                    if let Some(sub) = self.subs.get_mut(&id) {
+                        sub.deliveries_max = max;
+                    }
+                }
+                _ => {
+                    session.subs.remove(sid);
+                    self.forget_sub(id);
+                }
+            }
+        }
+        if verbose {
+            self.ack(conn);
+        }
+    }
+
+    /// Credentials accepted (or a repeated CONNECT): check the options, then the client is
+    /// connected. nats-server's order: credentials, protocol and no-responders, then +OK.
+    pub(super) fn finish_connect(&mut self, conn: ConnId) {
+        let Some(session) = self.sessions.get_mut(&conn) else {
+            return;
+        };
+        if let Err(err) = session.options.check() {
+            self.close(conn, Some(err));
+            return;
+        }
+        session.parser.set_headers_enabled(session.options.headers);
+        let verbose = session.options.verbose;
+        if session.phase != Phase::Connected {
+            self.connected(conn);
+        }
+        if verbose {
+            self.ack(conn);
+        }
+    }
+
+    /// `+OK` for a verbose client.
+    fn ack(&mut self, conn: ConnId) {
+        if let Some(session) = self.sessions.get_mut(&conn) {
+            session.outbound.push_slice(encode::OK);
+            self.mark_dirty(conn);
+        }
+    }
+}
+
+/// nats-server accepts an INFO from a client when its JSON decodes to an object or `null`.
+fn info_json_decodes(json: &[u8]) -> bool {
+    matches!(
+        serde_json::from_slice::<serde_json::Value>(json),
+        Ok(serde_json::Value::Object(_) | serde_json::Value::Null)
+    )
+}

@@ -1,0 +1,334 @@
+//! The broker driven directly, with virtual time: what a host sees for each input.
+
+use super::*;
+use crate::config::User;
+use std::collections::BTreeMap;
+
+/// A host in miniature: feeds inputs, drains outputs, and writes instantly unless a
+/// connection is `stuck` (its socket never drains).
+struct Host {
+    broker: Broker,
+    now: Now,
+    received: BTreeMap<ConnId, Vec<u8>>,
+    closed: BTreeMap<ConnId, &'static str>,
+    stuck: BTreeSet<ConnId>,
+    work: Vec<Work>,
+}
+
+fn peer(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+impl Host {
+    fn new(config: Config) -> Host {
+        Host {
+            broker: Broker::new(config, Seed(1), Now::default()),
+            now: Now::default(),
+            received: BTreeMap::new(),
+            closed: BTreeMap::new(),
+            stuck: BTreeSet::new(),
+            work: Vec::new(),
+        }
+    }
+
+    fn drain(&mut self) {
+        while let Some(output) = self.broker.poll_output() {
+            match output {
+                Output::Transmit { conn, chunks } => {
+                    let n: usize = chunks.iter().map(Bytes::len).sum();
+                    if !self.stuck.contains(&conn) {
+                        let got = self.received.entry(conn).or_default();
+                        chunks.iter().for_each(|c| got.extend_from_slice(c));
+                        self.broker.handle_written(self.now, conn, n);
+                    }
+                }
+                Output::Close { conn } => {
+                    self.closed.insert(conn, "close");
+                }
+                Output::Abort { conn } => {
+                    self.closed.insert(conn, "abort");
+                }
+                Output::Work(work) => self.work.push(work),
+            }
+        }
+    }
+
+    fn connect(&mut self, connect_json: &str) -> ConnId {
+        let conn = self.broker.handle_accept(self.now, peer(40000));
+        self.drain();
+        self.take(conn);
+        self.send(conn, &format!("CONNECT {connect_json}\r\n"));
+        conn
+    }
+
+    fn send(&mut self, conn: ConnId, text: &str) {
+        let data = Bytes::copy_from_slice(text.as_bytes());
+        self.broker.handle_read(self.now, conn, data);
+        self.drain();
+    }
+
+    fn advance(&mut self, by: Duration) {
+        self.now.mono = self.now.mono + by;
+        self.broker.handle_timeout(self.now);
+        self.drain();
+    }
+
+    /// Advances to the next armed timer, if any is due within `limit`.
+    fn advance_to_next_timer(&mut self, limit: Duration) -> bool {
+        match self.broker.poll_timeout() {
+            Some(at) if at <= self.now.mono + limit => {
+                let by = at - self.now.mono;
+                self.advance(by);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn take(&mut self, conn: ConnId) -> String {
+        let bytes = self.received.remove(&conn).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+#[test]
+fn info_then_documented_session() {
+    let mut host = Host::new(Config::default());
+    let conn = host.broker.handle_accept(host.now, peer(1));
+    host.drain();
+    let info = host.take(conn);
+    // nats-server writes a space before the CRLF of INFO.
+    assert!(info.starts_with("INFO {") && info.ends_with("} \r\n"), "{info}");
+    assert!(info.contains("\"max_payload\":1048576"), "{info}");
+    // Without CONNECT, nats-server's defaults hold: verbose is on, so SUB and PUB are acked.
+    host.send(conn, "SUB greetings 1\r\nPUB greetings 12\r\nHello World!\r\n");
+    assert_eq!(
+        host.take(conn),
+        "+OK\r\n+OK\r\nMSG greetings 1 12\r\nHello World!\r\n"
+    );
+}
+
+#[test]
+fn verbose_acks_and_ping_pong() {
+    let mut host = Host::new(Config::default());
+    let conn = host.connect(r#"{"verbose":true}"#);
+    assert_eq!(host.take(conn), "+OK\r\n");
+    host.send(conn, "SUB a 1\r\nPING\r\n");
+    assert_eq!(host.take(conn), "+OK\r\nPONG\r\n");
+}
+
+#[test]
+fn queue_group_gets_one_copy_and_spreads() {
+    let mut host = Host::new(Config::default());
+    let members: Vec<ConnId> = (0..3).map(|_| host.connect(r#"{"verbose":false}"#)).collect();
+    for (i, m) in members.iter().enumerate() {
+        host.send(*m, &format!("SUB work q {i}\r\n"));
+    }
+    let publisher = host.connect(r#"{"verbose":false}"#);
+    for _ in 0..300 {
+        host.send(publisher, "PUB work 1\r\nx\r\n");
+    }
+    let counts: Vec<usize> = members
+        .iter()
+        .map(|m| host.take(*m).matches("MSG work").count())
+        .collect();
+    assert_eq!(counts.iter().sum::<usize>(), 300, "{counts:?}");
+    assert!(counts.iter().all(|&c| c > 50), "uneven: {counts:?}");
+}
+
+#[test]
+fn auto_unsubscribe_after_max() {
+    let mut host = Host::new(Config::default());
+    let conn = host.connect(r#"{"verbose":false}"#);
+    host.send(conn, "SUB a 1\r\nUNSUB 1 2\r\n");
+    for _ in 0..5 {
+        host.send(conn, "PUB a 1\r\nx\r\n");
+    }
+    assert_eq!(host.take(conn).matches("MSG a 1 1").count(), 2);
+    assert_eq!(host.broker.stats().subscriptions, 0);
+}
+
+#[test]
+fn echo_off_skips_own_messages() {
+    let mut host = Host::new(Config::default());
+    let me = host.connect(r#"{"verbose":false,"echo":false}"#);
+    let other = host.connect(r#"{"verbose":false}"#);
+    host.send(me, "SUB a 1\r\n");
+    host.send(other, "SUB a 1\r\n");
+    host.send(me, "PUB a 1\r\nx\r\n");
+    assert_eq!(host.take(me), "");
+    assert_eq!(host.take(other), "MSG a 1 1\r\nx\r\n");
+}
+
+#[test]
+fn no_responders_status_goes_to_the_reply_subscription() {
+    let mut host = Host::new(Config::default());
+    let conn = host.connect(r#"{"verbose":false,"headers":true,"no_responders":true}"#);
+    host.send(conn, "SUB _INBOX.x 7\r\nPUB svc _INBOX.x 2\r\nhi\r\n");
+    let got = host.take(conn);
+    assert!(got.starts_with("HMSG _INBOX.x 7 "), "{got}");
+    assert!(got.contains("NATS/1.0 503"), "{got}");
+}
+
+#[test]
+fn headers_are_stripped_for_clients_without_headers() {
+    let mut host = Host::new(Config::default());
+    let plain = host.connect(r#"{"verbose":false}"#);
+    let with = host.connect(r#"{"verbose":false,"headers":true}"#);
+    host.send(plain, "SUB h 1\r\n");
+    host.send(with, "SUB h 2\r\n");
+    host.send(with, "HPUB h 12 14\r\nNATS/1.0\r\n\r\nhi\r\n");
+    assert_eq!(host.take(plain), "MSG h 1 2\r\nhi\r\n");
+    assert_eq!(host.take(with), "HMSG h 2 12 14\r\nNATS/1.0\r\n\r\nhi\r\n");
+}
+
+#[test]
+fn stale_connection_after_unanswered_pings() {
+    let mut host = Host::new(Config::default());
+    let conn = host.connect(r#"{"verbose":false}"#);
+    let mut pings = 0;
+    while !host.closed.contains_key(&conn) {
+        assert!(host.advance_to_next_timer(Duration::from_secs(600)), "no timer armed");
+        pings += host.take(conn).matches("PING\r\n").count();
+        assert!(pings <= 2, "more PINGs than pings_outstanding_max");
+    }
+    assert_eq!(pings, 2);
+    assert!(host.now.mono >= Mono::ZERO + Duration::from_secs(2 * 120));
+}
+
+#[test]
+fn answered_pings_keep_the_connection() {
+    let mut host = Host::new(Config::default());
+    let conn = host.connect(r#"{"verbose":false}"#);
+    for _ in 0..10 {
+        assert!(host.advance_to_next_timer(Duration::from_secs(600)));
+        if host.take(conn).contains("PING") {
+            host.send(conn, "PONG\r\n");
+        }
+    }
+    assert!(!host.closed.contains_key(&conn));
+}
+
+#[test]
+fn auth_timeout_closes_a_silent_client() {
+    let config = Config {
+        auth: AuthConfig::Token("t".into()),
+        ..Config::default()
+    };
+    let mut host = Host::new(config);
+    let conn = host.broker.handle_accept(host.now, peer(1));
+    host.drain();
+    host.take(conn);
+    host.advance(Duration::from_millis(1999));
+    assert!(!host.closed.contains_key(&conn));
+    host.advance(Duration::from_millis(1));
+    assert_eq!(host.take(conn), "-ERR 'Authentication Timeout'\r\n");
+    assert_eq!(host.closed.get(&conn), Some(&"close"));
+}
+
+#[test]
+fn bcrypt_runs_as_work_and_input_waits_for_it() {
+    let hash = bcrypt::hash("pw", 4).expect("cost 4 is valid");
+    let config = Config {
+        auth: AuthConfig::Users(vec![User {
+            user: "u".into(),
+            password: hash,
+        }]),
+        ..Config::default()
+    };
+    let mut host = Host::new(config);
+    let good = host.connect(r#"{"verbose":false,"user":"u","pass":"pw"}"#);
+    host.send(good, "PING\r\n");
+    assert_eq!(host.take(good), "", "input must wait for the bcrypt check");
+    let bad = host.connect(r#"{"verbose":false,"user":"u","pass":"nope"}"#);
+    for work in std::mem::take(&mut host.work) {
+        let done = work.run();
+        host.broker.handle_work_done(host.now, done);
+        host.drain();
+    }
+    assert_eq!(host.take(good), "PONG\r\n");
+    assert_eq!(host.take(bad), "-ERR 'Authorization Violation'\r\n");
+    assert_eq!(host.closed.get(&bad), Some(&"close"));
+    assert!(!host.closed.contains_key(&good));
+}
+
+#[test]
+fn slow_consumer_over_pending_budget_is_cut_off_alone() {
+    let config = Config {
+        pending_bytes_max: 64 * 1024,
+        ..Config::default()
+    };
+    let mut host = Host::new(config);
+    let slow = host.connect(r#"{"verbose":false}"#);
+    let fast = host.connect(r#"{"verbose":false}"#);
+    let publisher = host.connect(r#"{"verbose":false}"#);
+    host.send(slow, "SUB s 1\r\n");
+    host.send(fast, "SUB s 1\r\n");
+    host.stuck.insert(slow);
+    let payload = "x".repeat(1000);
+    for _ in 0..200 {
+        host.send(publisher, &format!("PUB s 1000\r\n{payload}\r\n"));
+        let pending = host.broker.pending_bytes(slow).unwrap_or(0);
+        assert!(pending <= 64 * 1024 + 1100, "pending {pending} over budget");
+    }
+    assert_eq!(host.closed.get(&slow), Some(&"abort"));
+    assert_eq!(host.broker.stats().slow_consumers, 1);
+    assert_eq!(host.take(fast).matches("MSG s 1 1000").count(), 200);
+    assert!(!host.closed.contains_key(&publisher));
+    assert!(!host.closed.contains_key(&fast));
+}
+
+#[test]
+fn write_deadline_cuts_off_a_stuck_socket() {
+    let mut host = Host::new(Config::default());
+    let slow = host.connect(r#"{"verbose":false}"#);
+    host.send(slow, "SUB s 1\r\n");
+    host.stuck.insert(slow);
+    host.send(slow, "PUB s 1\r\nx\r\n");
+    host.advance(Duration::from_secs(9));
+    assert!(!host.closed.contains_key(&slow));
+    host.advance(Duration::from_secs(1));
+    assert_eq!(host.closed.get(&slow), Some(&"abort"));
+    assert_eq!(host.broker.stats().slow_consumers, 1);
+}
+
+#[test]
+fn garbage_closes_only_its_connection() {
+    let mut host = Host::new(Config::default());
+    let good = host.connect(r#"{"verbose":false}"#);
+    let bad = host.connect(r#"{"verbose":false}"#);
+    host.send(good, "SUB a 1\r\n");
+    host.send(bad, "\u{1}\u{2}garbage\r\n");
+    assert_eq!(host.take(bad), "-ERR 'Unknown Protocol Operation'\r\n");
+    assert_eq!(host.closed.get(&bad), Some(&"close"));
+    host.send(good, "PUB a 1\r\nx\r\n");
+    assert_eq!(host.take(good), "MSG a 1 1\r\nx\r\n");
+}
+
+#[test]
+fn max_connections_refuses_the_extra_client() {
+    let config = Config {
+        connections_max: 1,
+        ..Config::default()
+    };
+    let mut host = Host::new(config);
+    let first = host.connect(r#"{"verbose":false}"#);
+    let second = host.broker.handle_accept(host.now, peer(2));
+    host.drain();
+    assert!(host.take(second).ends_with("-ERR 'maximum connections exceeded'\r\n"));
+    assert!(host.closed.contains_key(&second));
+    assert!(!host.closed.contains_key(&first));
+    assert_eq!(host.broker.stats().connections, 1);
+}
+
+#[test]
+fn disconnect_removes_subscriptions() {
+    let mut host = Host::new(Config::default());
+    let conn = host.connect(r#"{"verbose":false}"#);
+    host.send(conn, "SUB a 1\r\nSUB b.* 2\r\nSUB c q 3\r\n");
+    assert_eq!(host.broker.stats().subscriptions, 3);
+    host.broker.handle_disconnected(host.now, conn);
+    assert_eq!(host.broker.stats().subscriptions, 0);
+    assert_eq!(host.broker.stats().connections, 0);
+    assert!(host.broker.poll_timeout().is_none(), "timers left armed");
+}

@@ -1,0 +1,712 @@
+//! Incremental parser for what a client sends, matching nats-server's server/parser.go.
+//!
+//! Input arrives as [`Bytes`] chunks split anywhere; ops come out with their fields as slices
+//! of those chunks. Only an op (or one field of it) that straddles two chunks is copied, into
+//! one internal buffer that is bounded by `control_line_bytes_max` for control lines and by
+//! `payload_bytes_max` + 2 for payloads.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::errors::ErrText;
+
+/// The parser's limits; nats-server's defaults are 4096 and 1 MiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParserLimits {
+    /// Longest control-line argument (the part after the verb and its blanks, without the
+    /// final `\r`), as nats-server measures it.
+    pub control_line_bytes_max: usize,
+    /// Largest PUB/HPUB size (HPUB: headers and payload together).
+    pub payload_bytes_max: usize,
+}
+
+/// One operation from a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientOp {
+    /// The raw JSON argument; see [`parse_connect`](super::parse_connect).
+    Connect(Bytes),
+    Pub {
+        subject: Bytes,
+        reply: Option<Bytes>,
+        payload: Bytes,
+    },
+    /// `headers` is the header block including `NATS/1.0...\r\n\r\n` and is never empty: an
+    /// HPUB with header size 0 comes out as [`ClientOp::Pub`], because nats-server treats it
+    /// exactly like PUB (every header check there is `hdr > 0`).
+    Hpub {
+        subject: Bytes,
+        reply: Option<Bytes>,
+        headers: Bytes,
+        payload: Bytes,
+    },
+    Sub {
+        subject: Bytes,
+        queue: Option<Bytes>,
+        sid: Bytes,
+    },
+    /// `max` is `Some(n)` only for a valid n ≥ 1. nats-server unsubscribes at once when max is
+    /// absent, 0, or not a number of at most 9 digits, so all of those are `None`.
+    Unsub {
+        sid: Bytes,
+        max: Option<u64>,
+    },
+    Ping,
+    Pong,
+    /// `INFO <json>` from a client. nats-server ignores it, but closes the connection (without
+    /// `-ERR`) when the JSON does not decode as its Info struct.
+    Info(Bytes),
+    /// `+OK` from a client; nats-server ignores it.
+    Ok,
+    /// `-ERR <text>` from a client; nats-server logs it and closes the connection without reply.
+    Err(Bytes),
+}
+
+/// Why the parser stopped. After any of these the parser stays failed: the connection closes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// Unknown verb, a verb without the byte that must follow it, or an empty line.
+    UnknownProtocolOperation,
+    /// The byte after a payload is not `\r`, or the one after that is not `\n`.
+    PayloadNotTerminated,
+    MaxControlLineExceeded,
+    /// PUB/HPUB announced `size` bytes, over the limit `max`.
+    MaxPayloadViolation {
+        size: usize,
+        max: usize,
+    },
+    /// HPUB on a connection whose CONNECT did not set `headers: true`.
+    HeadersNotSupported,
+    /// PUB without 2 or 3 arguments.
+    PubArguments,
+    /// PUB size is not 1-9 ASCII digits.
+    PubSize,
+    /// HPUB without 3 or 4 arguments.
+    HpubArguments,
+    HpubHeaderSize,
+    HpubTotalSize,
+    HpubHeaderExceedsTotal,
+    /// SUB without 2 or 3 arguments.
+    SubArguments,
+    /// UNSUB without 1 or 2 arguments.
+    UnsubArguments,
+}
+
+impl ParseError {
+    /// What nats-server sends before closing; `None` when it closes without any `-ERR`
+    /// (malformed arguments are a "protocol violation" it only logs).
+    pub fn err_text(&self) -> Option<ErrText> {
+        match self {
+            ParseError::UnknownProtocolOperation | ParseError::PayloadNotTerminated => {
+                Some(ErrText::UnknownProtocolOperation)
+            }
+            ParseError::MaxControlLineExceeded => Some(ErrText::MaxControlLineExceeded),
+            ParseError::MaxPayloadViolation { .. } => Some(ErrText::MaxPayloadViolation),
+            ParseError::HeadersNotSupported
+            | ParseError::PubArguments
+            | ParseError::PubSize
+            | ParseError::HpubArguments
+            | ParseError::HpubHeaderSize
+            | ParseError::HpubTotalSize
+            | ParseError::HpubHeaderExceedsTotal
+            | ParseError::SubArguments
+            | ParseError::UnsubArguments => None,
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    /// nats-server's log wording, so logs can be compared.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::UnknownProtocolOperation => f.write_str("unknown protocol operation"),
+            ParseError::PayloadNotTerminated => f.write_str("message payload not followed by CRLF"),
+            ParseError::MaxControlLineExceeded => f.write_str("maximum control line exceeded"),
+            ParseError::MaxPayloadViolation { size, max } => {
+                write!(f, "maximum payload exceeded: {size} vs {max}")
+            }
+            ParseError::HeadersNotSupported => f.write_str("message headers not supported"),
+            ParseError::PubArguments => f.write_str("processPub Parse Error"),
+            ParseError::PubSize => f.write_str("processPub Bad or Missing Size"),
+            ParseError::HpubArguments => f.write_str("processHeaderPub Parse Error"),
+            ParseError::HpubHeaderSize => {
+                f.write_str("processHeaderPub Bad or Missing Header Size")
+            }
+            ParseError::HpubTotalSize => f.write_str("processHeaderPub Bad or Missing Total Size"),
+            ParseError::HpubHeaderExceedsTotal => {
+                f.write_str("processHeaderPub Header Size larger then TotalSize")
+            }
+            ParseError::SubArguments => f.write_str("processSub Parse Error"),
+            ParseError::UnsubArguments => f.write_str("processUnsub Parse Error"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Client protocol parser: `push` input, then call `next_op` until it returns `Ok(None)`
+/// (needs more input) or an error (then it stays failed and drops further input).
+///
+/// It only parses: authentication, permissions, subject validity, pedantic checks and
+/// delivery belong to the session. The one piece of connection state it needs is whether
+/// CONNECT enabled headers ([`Parser::set_headers_enabled`], off until then), because
+/// nats-server rejects such an HPUB before looking at its arguments.
+#[derive(Debug)]
+pub struct Parser {
+    limits: ParserLimits,
+    headers_enabled: bool,
+    /// Unparsed input, oldest first; the front chunk may be partly consumed.
+    chunks: VecDeque<Bytes>,
+    /// Total bytes in `chunks`.
+    chunk_bytes: usize,
+    /// The part of the current line or payload that was copied out of earlier chunks.
+    assembly: BytesMut,
+    state: State,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Reading a control line; any part already seen is in `assembly`.
+    Line,
+    /// A PING/PONG/+OK verb was seen; the rest of its line is discarded unread, as
+    /// nats-server does (no control-line limit applies).
+    Skip(Verb),
+    /// A PUB/HPUB control line was accepted; waiting for `size` bytes plus `\r\n`.
+    Payload(PendingPub),
+    Failed(ParseError),
+}
+
+#[derive(Debug)]
+struct PendingPub {
+    subject: Bytes,
+    reply: Option<Bytes>,
+    /// Header length for an HPUB with headers; `None` for PUB (and HPUB with size 0).
+    header_len: Option<usize>,
+    size: usize,
+}
+
+/// What one step of the state machine produced.
+enum Step {
+    Op(ClientOp),
+    NeedInput,
+    /// The state changed; run the loop again.
+    Continue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Connect,
+    Info,
+    Pub,
+    Hpub,
+    Sub,
+    Unsub,
+    MinusErr,
+    Ping,
+    Pong,
+    PlusOk,
+}
+
+/// How a verb's line continues, from the states of server/parser.go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Follow {
+    /// At least one space or tab, then the argument (OP_PUB → OP_PUB_SPC).
+    Blank,
+    /// Optional blanks, then the argument (OP_CONNECT, OP_INFO).
+    OptionalBlank,
+    /// Anything up to `\n` is ignored (OP_PING, OP_PONG, OP_PLUS_OK).
+    Ignore,
+}
+
+/// The verbs a client may send. nats-server also routes `HMSG` from a client into a state that
+/// drops a line plus `\r\n` and rejects anything else; we reject `HMSG` outright.
+const VERBS: [(&[u8], Verb, Follow); 10] = [
+    (b"PUB", Verb::Pub, Follow::Blank),
+    (b"HPUB", Verb::Hpub, Follow::Blank),
+    (b"SUB", Verb::Sub, Follow::Blank),
+    (b"UNSUB", Verb::Unsub, Follow::Blank),
+    (b"PING", Verb::Ping, Follow::Ignore),
+    (b"PONG", Verb::Pong, Follow::Ignore),
+    (b"CONNECT", Verb::Connect, Follow::OptionalBlank),
+    (b"INFO", Verb::Info, Follow::OptionalBlank),
+    (b"+OK", Verb::PlusOk, Follow::Ignore),
+    (b"-ERR", Verb::MinusErr, Follow::Blank),
+];
+
+enum VerbMatch {
+    /// Not a prefix of any verb line: nats-server fails at the first such byte.
+    Unknown,
+    /// A proper prefix of a verb, or a verb whose required blank has not arrived yet.
+    Incomplete,
+    /// `verb_len` bytes of verb; the argument starts at `arg_start` (may equal the length).
+    Verb {
+        verb: Verb,
+        follow: Follow,
+        verb_len: usize,
+        arg_start: usize,
+    },
+}
+
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+fn match_verb(line: &[u8]) -> VerbMatch {
+    for &(name, verb, follow) in &VERBS {
+        let n = name.len().min(line.len());
+        if !line[..n].eq_ignore_ascii_case(&name[..n]) {
+            continue;
+        }
+        if line.len() < name.len() {
+            return VerbMatch::Incomplete;
+        }
+        let verb_len = name.len();
+        let blanks = line[verb_len..]
+            .iter()
+            .take_while(|&&b| is_blank(b))
+            .count();
+        if follow == Follow::Blank && blanks == 0 {
+            return match line.get(verb_len) {
+                None => VerbMatch::Incomplete,
+                Some(_) => VerbMatch::Unknown,
+            };
+        }
+        return VerbMatch::Verb {
+            verb,
+            follow,
+            verb_len,
+            arg_start: verb_len + blanks,
+        };
+    }
+    VerbMatch::Unknown
+}
+
+/// nats-server's parseSize: 1 to 9 ASCII digits, nothing else (no sign, no 10-digit sizes).
+fn parse_size(digits: &[u8]) -> Option<usize> {
+    if digits.is_empty() || digits.len() > 9 {
+        return None;
+    }
+    digits.iter().try_fold(0usize, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + usize::from(d - b'0'))
+    })
+}
+
+/// Up to `N` argument ranges of `arg`, split at runs of `separators`; `None` if there are
+/// more than `N`. A fixed array, so no allocation per op.
+fn split_args<const N: usize>(
+    arg: &[u8],
+    separators: &[u8],
+) -> Option<([(usize, usize); N], usize)> {
+    let mut out = [(0, 0); N];
+    let mut count = 0;
+    let mut start = None;
+    for (i, b) in arg.iter().enumerate() {
+        match (separators.contains(b), start) {
+            (true, Some(s)) => {
+                *out.get_mut(count)? = (s, i);
+                count += 1;
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        *out.get_mut(count)? = (s, arg.len());
+        count += 1;
+    }
+    Some((out, count))
+}
+
+/// PUB and HPUB split only at blanks; SUB and UNSUB also at `\r` and `\n` (client.go splitArg).
+const PUB_SEPARATORS: &[u8] = b" \t";
+const SUB_SEPARATORS: &[u8] = b" \t\r\n";
+
+impl Parser {
+    pub fn new(limits: ParserLimits) -> Parser {
+        Parser {
+            limits,
+            headers_enabled: false,
+            chunks: VecDeque::new(),
+            chunk_bytes: 0,
+            assembly: BytesMut::new(),
+            state: State::Line,
+        }
+    }
+
+    /// Changes the PUB/HPUB size limit for control lines not yet parsed.
+    pub fn set_payload_bytes_max(&mut self, n: usize) {
+        self.limits.payload_bytes_max = n;
+    }
+
+    /// Whether HPUB is allowed: set it from CONNECT's `headers` once CONNECT is accepted.
+    pub fn set_headers_enabled(&mut self, enabled: bool) {
+        self.headers_enabled = enabled;
+    }
+
+    /// Appends input. Dropped once the parser has failed.
+    pub fn push(&mut self, data: Bytes) {
+        if data.is_empty() || matches!(self.state, State::Failed(_)) {
+            return;
+        }
+        self.chunk_bytes += data.len();
+        self.chunks.push_back(data);
+    }
+
+    /// Input held but not yet returned as ops.
+    pub fn buffered_bytes(&self) -> usize {
+        self.chunk_bytes + self.assembly.len()
+    }
+
+    /// The next complete op; `Ok(None)` when more input is needed.
+    pub fn next_op(&mut self) -> Result<Option<ClientOp>, ParseError> {
+        loop {
+            let step = match &self.state {
+                State::Failed(error) => return Err(error.clone()),
+                State::Line => self.step_line(),
+                State::Skip(_) => Ok(self.step_skip()),
+                State::Payload(_) => self.step_payload(),
+            };
+            match step {
+                Ok(Step::Op(op)) => return Ok(Some(op)),
+                Ok(Step::NeedInput) => return Ok(None),
+                Ok(Step::Continue) => {}
+                Err(error) => {
+                    self.chunks.clear();
+                    self.chunk_bytes = 0;
+                    self.assembly = BytesMut::new();
+                    self.state = State::Failed(error.clone());
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    fn consume_front(&mut self, n: usize) {
+        let front = self
+            .chunks
+            .front_mut()
+            .expect("consume_front is called on a front chunk");
+        front.advance(n);
+        self.chunk_bytes -= n;
+        if front.is_empty() {
+            self.chunks.pop_front();
+        }
+    }
+
+    fn step_line(&mut self) -> Result<Step, ParseError> {
+        loop {
+            let Some(front) = self.chunks.front_mut() else {
+                return Ok(Step::NeedInput);
+            };
+            let Some(pos) = memchr::memchr(b'\n', front) else {
+                self.assembly.extend_from_slice(front);
+                let n = front.len();
+                self.consume_front(n);
+                self.check_partial_line()?;
+                if !matches!(self.state, State::Line) {
+                    return Ok(Step::Continue);
+                }
+                continue;
+            };
+            let newline_starts_arg = if self.assembly.is_empty() {
+                newline_starts_arg(&front[..pos])
+            } else {
+                self.assembly.extend_from_slice(&front[..pos]);
+                newline_starts_arg(&self.assembly)
+            };
+            if newline_starts_arg {
+                // server/parser.go leaves OP_PUB_SPC (and friends) on any non-blank byte, even
+                // `\n`, which then becomes the first byte of the argument; the line goes on to
+                // the next `\n`. Pathological, but cheap to match.
+                if self.assembly.is_empty() {
+                    self.assembly.extend_from_slice(&front[..pos]);
+                }
+                self.assembly.extend_from_slice(b"\n");
+                self.consume_front(pos + 1);
+                self.check_partial_line()?;
+                continue;
+            }
+            // Both branches take the `pos` line bytes off the front chunk.
+            let line = if self.assembly.is_empty() {
+                front.split_to(pos)
+            } else {
+                front.advance(pos);
+                self.assembly.split().freeze()
+            };
+            self.chunk_bytes -= pos;
+            self.consume_front(1);
+            return self.finish_line(line);
+        }
+    }
+
+    /// Checks a line still waiting for its `\n`, so that a bad verb or an overlong argument
+    /// fails now (as nats-server does at the end of each read) instead of being buffered.
+    fn check_partial_line(&mut self) -> Result<(), ParseError> {
+        match match_verb(&self.assembly) {
+            VerbMatch::Unknown => Err(ParseError::UnknownProtocolOperation),
+            VerbMatch::Incomplete => Ok(()),
+            VerbMatch::Verb {
+                verb,
+                follow: Follow::Ignore,
+                ..
+            } => {
+                self.assembly.clear();
+                self.state = State::Skip(verb);
+                Ok(())
+            }
+            VerbMatch::Verb {
+                verb_len,
+                arg_start,
+                ..
+            } => {
+                if arg_start == self.assembly.len() {
+                    // Only blanks after the verb so far: keep one, so a client cannot make us
+                    // buffer an endless run of them (nats-server just skips them).
+                    self.assembly.truncate(arg_start.min(verb_len + 1));
+                    return Ok(());
+                }
+                let arg = &self.assembly[arg_start..];
+                let arg_len = arg.len() - usize::from(arg.ends_with(b"\r"));
+                if arg_len > self.limits.control_line_bytes_max {
+                    return Err(ParseError::MaxControlLineExceeded);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Handles one complete control line (`line` is without its `\n`).
+    fn finish_line(&mut self, line: Bytes) -> Result<Step, ParseError> {
+        let VerbMatch::Verb {
+            verb, arg_start, ..
+        } = match_verb(&line)
+        else {
+            // Includes a line that ends inside a verb: `PUB\r\n`, `PIN\n`, `\r\n`.
+            return Err(ParseError::UnknownProtocolOperation);
+        };
+        match verb {
+            Verb::Ping => return Ok(Step::Op(ClientOp::Ping)),
+            Verb::Pong => return Ok(Step::Op(ClientOp::Pong)),
+            Verb::PlusOk => return Ok(Step::Op(ClientOp::Ok)),
+            _ => {}
+        }
+        // nats-server drops one `\r` before the `\n`; a `\r` elsewhere stays in the argument.
+        let end = line.len() - usize::from(line.ends_with(b"\r"));
+        let arg_start = arg_start.min(end);
+        if end - arg_start > self.limits.control_line_bytes_max {
+            return Err(ParseError::MaxControlLineExceeded);
+        }
+        let arg = line.slice(arg_start..end);
+        let op = match verb {
+            Verb::Connect => ClientOp::Connect(arg),
+            Verb::Info => ClientOp::Info(arg),
+            Verb::MinusErr => ClientOp::Err(arg),
+            Verb::Sub => parse_sub(&arg)?,
+            Verb::Unsub => parse_unsub(&arg)?,
+            Verb::Pub => return self.start_pub(&arg),
+            Verb::Hpub => return self.start_hpub(&arg),
+            Verb::Ping | Verb::Pong | Verb::PlusOk => unreachable!("returned above"),
+        };
+        Ok(Step::Op(op))
+    }
+
+    /// client.go processPub: the argument count, then the size, then max_payload.
+    fn start_pub(&mut self, arg: &Bytes) -> Result<Step, ParseError> {
+        let (args, count) = split_args::<3>(arg, PUB_SEPARATORS).ok_or(ParseError::PubArguments)?;
+        let (subject, reply, size) = match count {
+            2 => (args[0], None, args[1]),
+            3 => (args[0], Some(args[1]), args[2]),
+            _ => return Err(ParseError::PubArguments),
+        };
+        let size = parse_size(&arg[size.0..size.1]).ok_or(ParseError::PubSize)?;
+        self.check_payload_size(size)?;
+        self.state = State::Payload(PendingPub {
+            subject: arg.slice(subject.0..subject.1),
+            reply: reply.map(|r| arg.slice(r.0..r.1)),
+            header_len: None,
+            size,
+        });
+        Ok(Step::Continue)
+    }
+
+    /// client.go processHeaderPub: headers agreed, argument count, header size, total size,
+    /// header ≤ total, then max_payload.
+    fn start_hpub(&mut self, arg: &Bytes) -> Result<Step, ParseError> {
+        if !self.headers_enabled {
+            return Err(ParseError::HeadersNotSupported);
+        }
+        let (args, count) =
+            split_args::<4>(arg, PUB_SEPARATORS).ok_or(ParseError::HpubArguments)?;
+        let (subject, reply, header_len, size) = match count {
+            3 => (args[0], None, args[1], args[2]),
+            4 => (args[0], Some(args[1]), args[2], args[3]),
+            _ => return Err(ParseError::HpubArguments),
+        };
+        let header_len =
+            parse_size(&arg[header_len.0..header_len.1]).ok_or(ParseError::HpubHeaderSize)?;
+        let size = parse_size(&arg[size.0..size.1]).ok_or(ParseError::HpubTotalSize)?;
+        if header_len > size {
+            return Err(ParseError::HpubHeaderExceedsTotal);
+        }
+        self.check_payload_size(size)?;
+        self.state = State::Payload(PendingPub {
+            subject: arg.slice(subject.0..subject.1),
+            reply: reply.map(|r| arg.slice(r.0..r.1)),
+            header_len: (header_len > 0).then_some(header_len),
+            size,
+        });
+        Ok(Step::Continue)
+    }
+
+    fn check_payload_size(&self, size: usize) -> Result<(), ParseError> {
+        let max = self.limits.payload_bytes_max;
+        if size > max {
+            return Err(ParseError::MaxPayloadViolation { size, max });
+        }
+        Ok(())
+    }
+
+    fn step_skip(&mut self) -> Step {
+        loop {
+            let Some(front) = self.chunks.front() else {
+                return Step::NeedInput;
+            };
+            let Some(pos) = memchr::memchr(b'\n', front) else {
+                let n = front.len();
+                self.consume_front(n);
+                continue;
+            };
+            self.consume_front(pos + 1);
+            let State::Skip(verb) = std::mem::replace(&mut self.state, State::Line) else {
+                unreachable!("step_skip runs only in State::Skip");
+            };
+            return Step::Op(match verb {
+                Verb::Ping => ClientOp::Ping,
+                Verb::Pong => ClientOp::Pong,
+                _ => ClientOp::Ok,
+            });
+        }
+    }
+
+    fn step_payload(&mut self) -> Result<Step, ParseError> {
+        let State::Payload(pending) = &self.state else {
+            unreachable!("step_payload runs only in State::Payload");
+        };
+        let size = pending.size;
+        let need = size + 2;
+        loop {
+            let Some(front) = self.chunks.front_mut() else {
+                return Ok(Step::NeedInput);
+            };
+            if self.assembly.is_empty() && front.len() >= need {
+                // The common case: the whole payload is in one chunk, no copy.
+                let block = front.split_to(need);
+                self.chunk_bytes -= need;
+                if front.is_empty() {
+                    self.chunks.pop_front();
+                }
+                check_terminator(&block, size)?;
+                return Ok(Step::Op(self.finish_pub(block)));
+            }
+            if self.assembly.is_empty() {
+                self.assembly.reserve(need);
+            }
+            let take = (need - self.assembly.len()).min(front.len());
+            self.assembly.extend_from_slice(&front[..take]);
+            self.consume_front(take);
+            check_terminator(&self.assembly, size)?;
+            if self.assembly.len() == need {
+                let block = self.assembly.split().freeze();
+                return Ok(Step::Op(self.finish_pub(block)));
+            }
+        }
+    }
+
+    /// Builds the op from `block` (payload plus `\r\n`) and goes back to reading lines.
+    fn finish_pub(&mut self, block: Bytes) -> ClientOp {
+        let State::Payload(pending) = std::mem::replace(&mut self.state, State::Line) else {
+            unreachable!("finish_pub runs only in State::Payload");
+        };
+        let PendingPub {
+            subject,
+            reply,
+            header_len,
+            size,
+        } = pending;
+        match header_len {
+            None => ClientOp::Pub {
+                subject,
+                reply,
+                payload: block.slice(..size),
+            },
+            Some(header_len) => ClientOp::Hpub {
+                subject,
+                reply,
+                headers: block.slice(..header_len),
+                payload: block.slice(header_len..size),
+            },
+        }
+    }
+}
+
+/// Whether a complete line is a verb that takes an argument followed only by its blanks, so
+/// the `\n` that ended it is really the argument's first byte (see `step_line`).
+fn newline_starts_arg(line: &[u8]) -> bool {
+    matches!(
+        match_verb(line),
+        VerbMatch::Verb { follow, arg_start, .. }
+            if follow != Follow::Ignore && arg_start == line.len()
+    )
+}
+
+/// nats-server's MSG_END_R / MSG_END_N: checks whichever of the two bytes after the payload
+/// have arrived, so a bad one fails as soon as it is seen.
+fn check_terminator(block: &[u8], size: usize) -> Result<(), ParseError> {
+    let bad_cr = block.get(size).is_some_and(|&b| b != b'\r');
+    let bad_lf = block.get(size + 1).is_some_and(|&b| b != b'\n');
+    if bad_cr || bad_lf {
+        return Err(ParseError::PayloadNotTerminated);
+    }
+    Ok(())
+}
+
+/// client.go parseSub: `<subject> [queue] <sid>`.
+fn parse_sub(arg: &Bytes) -> Result<ClientOp, ParseError> {
+    let (args, count) = split_args::<3>(arg, SUB_SEPARATORS).ok_or(ParseError::SubArguments)?;
+    let slice = |(start, end): (usize, usize)| arg.slice(start..end);
+    match count {
+        2 => Ok(ClientOp::Sub {
+            subject: slice(args[0]),
+            queue: None,
+            sid: slice(args[1]),
+        }),
+        3 => Ok(ClientOp::Sub {
+            subject: slice(args[0]),
+            queue: Some(slice(args[1])),
+            sid: slice(args[2]),
+        }),
+        _ => Err(ParseError::SubArguments),
+    }
+}
+
+/// client.go processUnsub: `<sid> [max]`; a max that does not parse means "now".
+fn parse_unsub(arg: &Bytes) -> Result<ClientOp, ParseError> {
+    let (args, count) = split_args::<2>(arg, SUB_SEPARATORS).ok_or(ParseError::UnsubArguments)?;
+    let max = match count {
+        1 => None,
+        2 => parse_size(&arg[args[1].0..args[1].1])
+            .filter(|&n| n > 0)
+            .map(|n| n as u64),
+        _ => return Err(ParseError::UnsubArguments),
+    };
+    Ok(ClientOp::Unsub {
+        sid: arg.slice(args[0].0..args[0].1),
+        max,
+    })
+}
+
+#[cfg(test)]
+#[path = "parser_tests.rs"]
+mod tests;

@@ -1,0 +1,144 @@
+//! One connection's outbound queue and its pending-bytes budget.
+//!
+//! Bytes move through two stages: *queued* (appended here, not yet handed to the host) and
+//! *in flight* (handed over in an `Output::Transmit`, not yet reported written). Their sum is
+//! the connection's pending bytes, which the slow-consumer policy bounds: a subscriber whose
+//! socket does not drain cannot make the broker hold more than `pending_bytes_max` for it.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::time::Mono;
+
+/// Payloads at least this long are queued by reference (a vectored write) instead of copied.
+/// Below it, a copy into the coalescing buffer is cheaper than another iovec.
+const PAYLOAD_BY_REFERENCE_BYTES_MIN: usize = 4096;
+
+#[derive(Debug, Default)]
+pub(crate) struct Outbound {
+    /// Finished chunks, in order, waiting to be handed over.
+    chunks: Vec<Bytes>,
+    /// Small writes coalesce here; becomes a chunk when taken or when a large payload follows.
+    buf: BytesMut,
+    /// Bytes in `chunks` plus `buf`.
+    queued_bytes: usize,
+    /// Bytes handed over and not yet reported written.
+    in_flight_bytes: usize,
+    /// When the host last made write progress while bytes were in flight (write deadline).
+    write_progress_at: Option<Mono>,
+}
+
+impl Outbound {
+    /// Queued plus in-flight bytes: what the pending budget limits.
+    pub(crate) fn pending_bytes(&self) -> usize {
+        self.queued_bytes + self.in_flight_bytes
+    }
+
+    pub(crate) fn in_flight_bytes(&self) -> usize {
+        self.in_flight_bytes
+    }
+
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.queued_bytes
+    }
+
+    pub(crate) fn write_progress_at(&self) -> Option<Mono> {
+        self.write_progress_at
+    }
+
+    /// The buffer to encode a control line (or small frame) into; call `commit` after.
+    pub(crate) fn buf(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+
+    /// Accounts for `n` bytes just appended through `buf()`.
+    pub(crate) fn commit(&mut self, n: usize) {
+        self.queued_bytes += n;
+    }
+
+    pub(crate) fn push_slice(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+        self.queued_bytes += data.len();
+    }
+
+    /// Appends a payload, by reference when it is large (no copy), else copied.
+    pub(crate) fn push_payload(&mut self, payload: &Bytes) {
+        if payload.len() >= PAYLOAD_BY_REFERENCE_BYTES_MIN {
+            if !self.buf.is_empty() {
+                self.chunks.push(self.buf.split().freeze());
+            }
+            self.chunks.push(payload.clone());
+            self.queued_bytes += payload.len();
+        } else {
+            self.push_slice(payload);
+        }
+    }
+
+    /// Hands every queued byte over to the host; they are in flight from `now` on.
+    pub(crate) fn take(&mut self, now: Mono) -> Vec<Bytes> {
+        if !self.buf.is_empty() {
+            self.chunks.push(self.buf.split().freeze());
+        }
+        if self.in_flight_bytes == 0 {
+            self.write_progress_at = Some(now);
+        }
+        self.in_flight_bytes += self.queued_bytes;
+        self.queued_bytes = 0;
+        std::mem::take(&mut self.chunks)
+    }
+
+    /// The host wrote `n` bytes of what was in flight.
+    pub(crate) fn written(&mut self, now: Mono, n: usize) {
+        // A host reporting more than it was given is a host bug; saturate rather than wrap.
+        self.in_flight_bytes = self.in_flight_bytes.saturating_sub(n);
+        self.write_progress_at = if self.in_flight_bytes == 0 {
+            None
+        } else {
+            Some(now)
+        };
+    }
+
+    /// Drops everything queued (the connection is being cut off).
+    pub(crate) fn discard(&mut self) {
+        self.chunks.clear();
+        self.buf.clear();
+        self.queued_bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_counts_queued_and_in_flight_until_written() {
+        let mut out = Outbound::default();
+        out.push_slice(b"PING\r\n");
+        out.push_payload(&Bytes::from(vec![b'x'; 5000]));
+        out.push_slice(b"\r\n");
+        assert_eq!(out.pending_bytes(), 5008);
+        let chunks = out.take(Mono::from_nanos(1));
+        assert_eq!(chunks.iter().map(Bytes::len).sum::<usize>(), 5008);
+        // The large payload went by reference: its own chunk between two small ones.
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(out.queued_bytes(), 0);
+        assert_eq!(out.pending_bytes(), 5008);
+        assert_eq!(out.write_progress_at(), Some(Mono::from_nanos(1)));
+        out.written(Mono::from_nanos(2), 5000);
+        assert_eq!(out.pending_bytes(), 8);
+        assert_eq!(out.write_progress_at(), Some(Mono::from_nanos(2)));
+        out.written(Mono::from_nanos(3), 8);
+        assert_eq!(out.pending_bytes(), 0);
+        assert_eq!(out.write_progress_at(), None);
+    }
+
+    #[test]
+    fn small_payloads_are_coalesced_into_one_chunk() {
+        let mut out = Outbound::default();
+        for _ in 0..100 {
+            out.push_slice(b"MSG a 1 1\r\n");
+            out.push_payload(&Bytes::from_static(b"x"));
+            out.push_slice(b"\r\n");
+        }
+        assert_eq!(out.take(Mono::ZERO).len(), 1);
+    }
+}
