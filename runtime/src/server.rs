@@ -169,12 +169,8 @@ fn log_banner(broker: &Broker, seed: u64) {
         env!("CARGO_PKG_VERSION"),
         config.version
     );
-    if !config.server_name.is_empty() {
-        tracing::info!("  Name:     {}", config.server_name);
-    }
-    if !config.server_id.is_empty() {
-        tracing::info!("  ID:       {}", config.server_id);
-    }
+    tracing::info!("  Name:     {}", broker.server_name());
+    tracing::info!("  ID:       {}", broker.server_id());
     tracing::info!("  Seed:     {seed} (replay with --seed {seed})");
 }
 
