@@ -43,8 +43,10 @@ impl Broker {
     /// are not (server/client.go processMsgResults).
     fn choose_member(&mut self, members: &[SubId], publisher: ConnId, echo: bool) -> Option<SubId> {
         let subs = &self.subs;
-        member_order(members, &mut self.queue_rng)
-            .find(|id| subs.get(id).is_some_and(|sub| echo || sub.conn != publisher))
+        member_order(members, &mut self.queue_rng).find(|id| {
+            subs.get(id)
+                .is_some_and(|sub| echo || sub.conn != publisher)
+        })
     }
 
     /// Queues MSG (or HMSG) for one subscription, then enforces auto-unsubscribe and the

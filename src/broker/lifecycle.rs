@@ -166,7 +166,11 @@ impl Broker {
             return;
         };
         let in_flight = session.outbound.in_flight_bytes();
-        let Some(since) = session.outbound.write_progress_at().filter(|_| in_flight > 0) else {
+        let Some(since) = session
+            .outbound
+            .write_progress_at()
+            .filter(|_| in_flight > 0)
+        else {
             return; // everything written: no deadline until the next Transmit
         };
         let deadline = since + self.config.write_deadline;

@@ -171,11 +171,7 @@ impl Broker {
                 return;
             }
             let id = SubId(self.next_sub);
-            if self
-                .sublist
-                .insert(&subject, queue.as_deref(), id)
-                .is_err()
-            {
+            if self.sublist.insert(&subject, queue.as_deref(), id).is_err() {
                 self.send_err(conn, ErrText::InvalidSubject);
                 return;
             }

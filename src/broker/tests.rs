@@ -98,10 +98,16 @@ fn info_then_documented_session() {
     host.drain();
     let info = host.take(conn);
     // nats-server writes a space before the CRLF of INFO.
-    assert!(info.starts_with("INFO {") && info.ends_with("} \r\n"), "{info}");
+    assert!(
+        info.starts_with("INFO {") && info.ends_with("} \r\n"),
+        "{info}"
+    );
     assert!(info.contains("\"max_payload\":1048576"), "{info}");
     // Without CONNECT, nats-server's defaults hold: verbose is on, so SUB and PUB are acked.
-    host.send(conn, "SUB greetings 1\r\nPUB greetings 12\r\nHello World!\r\n");
+    host.send(
+        conn,
+        "SUB greetings 1\r\nPUB greetings 12\r\nHello World!\r\n",
+    );
     assert_eq!(
         host.take(conn),
         "+OK\r\n+OK\r\nMSG greetings 1 12\r\nHello World!\r\n"
@@ -120,7 +126,9 @@ fn verbose_acks_and_ping_pong() {
 #[test]
 fn queue_group_gets_one_copy_and_spreads() {
     let mut host = Host::new(Config::default());
-    let members: Vec<ConnId> = (0..3).map(|_| host.connect(r#"{"verbose":false}"#)).collect();
+    let members: Vec<ConnId> = (0..3)
+        .map(|_| host.connect(r#"{"verbose":false}"#))
+        .collect();
     for (i, m) in members.iter().enumerate() {
         host.send(*m, &format!("SUB work q {i}\r\n"));
     }
@@ -188,7 +196,10 @@ fn stale_connection_after_unanswered_pings() {
     let conn = host.connect(r#"{"verbose":false}"#);
     let mut pings = 0;
     while !host.closed.contains_key(&conn) {
-        assert!(host.advance_to_next_timer(Duration::from_secs(600)), "no timer armed");
+        assert!(
+            host.advance_to_next_timer(Duration::from_secs(600)),
+            "no timer armed"
+        );
         pings += host.take(conn).matches("PING\r\n").count();
         assert!(pings <= 2, "more PINGs than pings_outstanding_max");
     }
@@ -315,7 +326,9 @@ fn max_connections_refuses_the_extra_client() {
     let first = host.connect(r#"{"verbose":false}"#);
     let second = host.broker.handle_accept(host.now, peer(2));
     host.drain();
-    assert!(host.take(second).ends_with("-ERR 'maximum connections exceeded'\r\n"));
+    assert!(host
+        .take(second)
+        .ends_with("-ERR 'maximum connections exceeded'\r\n"));
     assert!(host.closed.contains_key(&second));
     assert!(!host.closed.contains_key(&first));
     assert_eq!(host.broker.stats().connections, 1);

@@ -11,7 +11,10 @@ pub(crate) enum AuthCheck {
     Allowed,
     Denied,
     /// Allowed if `password` matches the bcrypt `hash` (see `broker::Work`).
-    Bcrypt { password: String, hash: String },
+    Bcrypt {
+        password: String,
+        hash: String,
+    },
 }
 
 /// nats-server treats a password starting with `$2` as bcrypt (server/auth.go `isBcrypt`).
@@ -91,7 +94,10 @@ mod tests {
 
     #[test]
     fn no_auth_allows_anything() {
-        assert_eq!(check(&AuthConfig::None, None, None, None), AuthCheck::Allowed);
+        assert_eq!(
+            check(&AuthConfig::None, None, None, None),
+            AuthCheck::Allowed
+        );
     }
 
     #[test]
@@ -115,7 +121,10 @@ mod tests {
         );
         assert_eq!(check(&auth, Some("alice"), None, None), AuthCheck::Denied);
         assert_eq!(check(&auth, None, Some("secret"), None), AuthCheck::Denied);
-        assert_eq!(check(&auth, Some("carol"), Some("x"), None), AuthCheck::Denied);
+        assert_eq!(
+            check(&auth, Some("carol"), Some("x"), None),
+            AuthCheck::Denied
+        );
         assert!(matches!(
             check(&auth, Some("bob"), Some("pw"), None),
             AuthCheck::Bcrypt { .. }
