@@ -206,7 +206,11 @@ impl Broker {
         // Until CONNECT, pings follow the plain interval (server/server.go createClient).
         self.arm(conn, TimerKind::Ping, now.mono + self.config.ping_interval);
         if !matches!(self.config.auth, AuthConfig::None) {
-            self.arm(conn, TimerKind::AuthTimeout, now.mono + self.config.auth_timeout);
+            self.arm(
+                conn,
+                TimerKind::AuthTimeout,
+                now.mono + self.config.auth_timeout,
+            );
         }
         self.mark_dirty(conn);
         conn
