@@ -9,8 +9,10 @@
 //! checked on both servers.
 //!
 //! A session that leaves the connection open ends with PING, and reading stops at the matching
-//! PONG: everything before it was answered, in order. A session that closes is read until the
-//! server closes. So no session waits on a timer, except the one about the auth timer.
+//! PONG: everything before it was answered, in order. The client then closes its side and waits
+//! for the server to close too, so nothing is left of the session when the next one starts on
+//! the same server. A session that closes is read until the server closes. So no session waits
+//! on a timer, except the one about the auth timer.
 
 mod common;
 
@@ -74,7 +76,7 @@ fn sessions() -> Vec<Session> {
         closes("HPUB without headers:true closes silently", &[r#"CONNECT {"verbose":false,"headers":false}"#, "HPUB foo 12 14", "NATS/1.0", "", "hi"], &[]),
         closes("HPUB header size over total size closes silently", &[r#"CONNECT {"verbose":false,"headers":true}"#, "HPUB foo 30 20"], &[]),
         // No responders (2.12 adds the Nats-Subject header).
-        open("no responders: a request nobody subscribes to gets a 503", &[r#"CONNECT {"verbose":false,"headers":true,"no_responders":true}"#, "SUB _INBOX.x 9", "PUB foo _INBOX.x 2", "hi", "PING"], &["HMSG _INBOX.x 9 35 35", "NATS/1.0 503", "Nats-Subject: foo", "", "", "PONG"]),
+        open("no responders: a request nobody subscribes to gets a 503", &[r#"CONNECT {"verbose":false,"headers":true,"no_responders":true}"#, "SUB _INBOX.x 9", "PUB nobody.home _INBOX.x 2", "hi", "PING"], &["HMSG _INBOX.x 9 43 43", "NATS/1.0 503", "Nats-Subject: nobody.home", "", "", "PONG"]),
         // UNSUB.
         open("UNSUB with max delivers max, then stops", &[QUIET, "SUB foo 1", "UNSUB 1 2", "PUB foo 1", "a", "PUB foo 1", "b", "PUB foo 1", "c", "PING"], &["MSG foo 1 1", "a", "MSG foo 1 1", "b", "PONG"]),
         open("UNSUB with max already reached removes at once; unknown sid is ignored", &[QUIET, "SUB foo 1", "PUB foo 1", "a", "UNSUB 1 1", "PUB foo 1", "b", "UNSUB 99", "PING"], &["MSG foo 1 1", "a", "PONG"]),
@@ -123,7 +125,8 @@ async fn nats_server_matches_the_transcripts() {
     let sessions = sessions();
     let mut servers = BTreeMap::new();
     for auth in auths(&sessions) {
-        let Some(server) = ReferenceServer::start(auth.reference_flags(), auth.reference_config()).await
+        let Some(server) =
+            ReferenceServer::start(auth.reference_flags(), auth.reference_config()).await
         else {
             return;
         };
@@ -156,7 +159,11 @@ fn the_table_is_well_formed() {
     let sessions = sessions();
     let mut names = std::collections::BTreeSet::new();
     for session in &sessions {
-        assert!(names.insert(session.name), "duplicate session {:?}", session.name);
+        assert!(
+            names.insert(session.name),
+            "duplicate session {:?}",
+            session.name
+        );
         if session.after == After::Open {
             assert!(
                 session.expect.ends_with(b"PONG\r\n") && pong_count(&session.expect) > 0,
@@ -332,6 +339,15 @@ struct Transcript {
     info_line: Vec<u8>,
     output: Vec<u8>,
     closed: bool,
+    /// For a connection left open: what happened when the client then sent FIN.
+    on_client_close: Option<ClientClose>,
+}
+
+struct ClientClose {
+    /// Bytes that arrived after the expected output.
+    extra: Vec<u8>,
+    /// Whether the server closed its side in turn.
+    closed: bool,
 }
 
 /// Runs every session against `servers` and fails with every difference at once.
@@ -346,7 +362,11 @@ async fn check_all(
         let transcript = run(session, *addr).await;
         let problems = compare(session, &transcript, *addr);
         if !problems.is_empty() {
-            failures.push(format!("  {:?}:\n    {}", session.name, problems.join("\n    ")));
+            failures.push(format!(
+                "  {:?}:\n    {}",
+                session.name,
+                problems.join("\n    ")
+            ));
         }
     }
     if !failures.is_empty() {
@@ -384,10 +404,25 @@ async fn run(session: &Session, addr: SocketAddr) -> Transcript {
         }
         After::Closed => client.read_until(DEADLINE, |_| false).await,
     };
+    let output = client.take_received();
+    let closed = end == ReadEnd::Closed;
+    // Close our side and wait for the server to close its: then this connection's
+    // subscriptions are gone before the next session on the same server publishes.
+    let on_client_close = if closed {
+        None
+    } else {
+        let _ = client.shutdown_write().await;
+        let end = client.read_until(DEADLINE, |_| false).await;
+        Some(ClientClose {
+            extra: client.take_received(),
+            closed: end == ReadEnd::Closed,
+        })
+    };
     Transcript {
         info_line,
-        output: client.take_received(),
-        closed: end == ReadEnd::Closed,
+        output,
+        closed,
+        on_client_close,
     }
 }
 
@@ -412,9 +447,28 @@ fn compare(session: &Session, transcript: &Transcript, addr: SocketAddr) -> Vec<
     if transcript.closed != expected_closed {
         problems.push(format!(
             "the connection {} (expected it to {})",
-            if transcript.closed { "closed" } else { "stayed open" },
-            if expected_closed { "close" } else { "stay open" }
+            if transcript.closed {
+                "closed"
+            } else {
+                "stayed open"
+            },
+            if expected_closed {
+                "close"
+            } else {
+                "stay open"
+            }
         ));
+    }
+    if let Some(close) = &transcript.on_client_close {
+        if !close.extra.is_empty() {
+            problems.push(format!(
+                "more bytes after the expected output: {}",
+                show(&close.extra)
+            ));
+        }
+        if !close.closed {
+            problems.push("the server did not close after the client closed its side".to_string());
+        }
     }
     problems
 }
@@ -446,7 +500,10 @@ fn info_problems(info: &Value, addr: SocketAddr, auth: Auth) -> Vec<String> {
         info["port"] == u64::from(addr.port()),
         "port is the port it listens on",
     );
-    let auth_required = info.get("auth_required").and_then(Value::as_bool).unwrap_or(false);
+    let auth_required = info
+        .get("auth_required")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     check(
         auth_required == (auth != Auth::None),
         "auth_required is true exactly when auth is configured",

@@ -54,7 +54,10 @@ pub async fn connect(server: &Server) -> async_nats::Client {
 }
 
 /// Connects an async-nats client with `options`, failing the test if it cannot.
-pub async fn connect_with(server: &Server, options: async_nats::ConnectOptions) -> async_nats::Client {
+pub async fn connect_with(
+    server: &Server,
+    options: async_nats::ConnectOptions,
+) -> async_nats::Client {
     try_connect_with(server, options)
         .await
         .expect("async-nats connects to Switchboard")
@@ -69,7 +72,35 @@ pub async fn try_connect_with(
         .connection_timeout(DEADLINE)
         .max_reconnects(Some(0))
         .ignore_discovered_servers();
-    within(DEADLINE, "async-nats connect", options.connect(server.client_url())).await
+    within(
+        DEADLINE,
+        "async-nats connect",
+        options.connect(server.client_url()),
+    )
+    .await
+}
+
+/// A round trip through the server for `client`: returns once the server has processed
+/// everything the client sent before, and the client holds every message the server routed to
+/// it before. (async-nats's `flush` only empties the client's write buffer, it sends no PING.)
+/// It publishes to a fresh inbox the client subscribes to, so it needs echo on.
+pub async fn sync(client: &async_nats::Client) {
+    let inbox = client.new_inbox();
+    let mut echo = client
+        .subscribe(inbox.clone())
+        .await
+        .expect("subscribe to a sync inbox");
+    client
+        .publish(inbox, bytes::Bytes::new())
+        .await
+        .expect("publish to the sync inbox");
+    within(
+        DEADLINE,
+        "a round trip through the server",
+        futures::StreamExt::next(&mut echo),
+    )
+    .await
+    .expect("the sync subscription stays open");
 }
 
 /// Awaits `future`, failing the test with `what` if it takes longer than `limit`. The limit is a
@@ -103,11 +134,7 @@ pub fn show(bytes: &[u8]) -> String {
     const SHOWN_MAX: usize = 2000;
     let escaped = bytes.escape_ascii().to_string();
     if escaped.len() > SHOWN_MAX {
-        format!(
-            "{}… ({} bytes in all)",
-            &escaped[..SHOWN_MAX],
-            bytes.len()
-        )
+        format!("{}… ({} bytes in all)", &escaped[..SHOWN_MAX], bytes.len())
     } else {
         escaped
     }
@@ -174,6 +201,11 @@ impl RawClient {
         within(DEADLINE, "raw send", self.stream.write_all(bytes)).await
     }
 
+    /// Sends FIN: the client will write no more. A server answers by closing its side.
+    pub async fn shutdown_write(&mut self) -> std::io::Result<()> {
+        within(DEADLINE, "raw shutdown", self.stream.shutdown()).await
+    }
+
     /// Writes `bytes` one byte per write, so the server sees every possible split of them.
     pub async fn send_byte_by_byte(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         for byte in bytes {
@@ -196,11 +228,12 @@ impl RawClient {
             if self.closed {
                 return ReadEnd::Closed;
             }
-            let mut chunk = [0u8; 64 * 1024];
-            match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
+            self.received.reserve(64 * 1024);
+            match tokio::time::timeout_at(deadline, self.stream.read_buf(&mut self.received)).await
+            {
                 Err(_) => return ReadEnd::TimedOut,
                 Ok(Ok(0)) => self.closed = true,
-                Ok(Ok(count)) => self.received.extend_from_slice(&chunk[..count]),
+                Ok(Ok(_)) => {}
                 // A server that closes with our bytes still unread resets instead of sending FIN.
                 Ok(Err(error)) if is_closed_error(&error) => self.closed = true,
                 Ok(Err(error)) => panic!("raw read failed: {error}"),

