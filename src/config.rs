@@ -53,6 +53,19 @@ pub struct Config {
     pub auth: AuthConfig,
 }
 
+impl Config {
+    /// Refuses settings nats-server refuses, with its wording (server/opts.go).
+    pub fn validate(&self) -> Result<(), String> {
+        if u64::from(self.payload_bytes_max) > self.pending_bytes_max {
+            return Err(format!(
+                "max_payload ({}) cannot be higher than max_pending ({})",
+                self.payload_bytes_max, self.pending_bytes_max
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for Config {
     fn default() -> Config {
         Config {
@@ -72,5 +85,24 @@ impl Default for Config {
             subscriptions_max: 0,
             auth: AuthConfig::None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_above_pending_is_refused() {
+        assert_eq!(Config::default().validate(), Ok(()));
+        let config = Config {
+            payload_bytes_max: 2048,
+            pending_bytes_max: 1024,
+            ..Config::default()
+        };
+        assert_eq!(
+            config.validate(),
+            Err("max_payload (2048) cannot be higher than max_pending (1024)".to_string())
+        );
     }
 }

@@ -55,6 +55,9 @@ impl Server {
     /// Binds, writes the PID and ports files, and spawns the driver on the current tokio
     /// runtime. Logs nats-server's start-up lines, including the seed to replay the run with.
     pub async fn start(opts: ServerOptions) -> io::Result<Server> {
+        opts.config
+            .validate()
+            .map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
         let port = bind_port(opts.port)?;
         let listener = TcpListener::bind((opts.host.as_str(), port))
             .await

@@ -18,7 +18,11 @@ impl Broker {
             }
             match session.parser.next_op() {
                 Ok(None) => return,
-                Ok(Some(op)) => self.handle_op(conn, op),
+                Ok(Some(op)) => {
+                    // `-V`: nats-server traces every inbound op as `<<- [OP args]`.
+                    tracing::trace!("{} - <<- {op:?}", session.log_name());
+                    self.handle_op(conn, op)
+                }
                 Err(error) => {
                     tracing::debug!("{} - protocol violation: {error}", session.log_name());
                     self.close(conn, error.err_text());
