@@ -6,6 +6,7 @@
 
 pub mod broker;
 pub mod config;
+pub mod fuzzing;
 pub mod protocol;
 pub mod routing;
 pub mod seed;

@@ -170,6 +170,8 @@ async fn a_subscriber_that_never_reads_is_cut_off_and_the_publisher_is_not() {
         ..ServerOptions::default()
     };
     options.config.pending_bytes_max = 256 * 1024;
+    // nats-server refuses max_payload above max_pending; keep the payload limit below it.
+    options.config.payload_bytes_max = 64 * 1024;
     let server = Server::start(options).await.unwrap();
     let mut subscriber = TcpStream::connect(server.local_addr()).await.unwrap();
     subscriber

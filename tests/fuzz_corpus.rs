@@ -1,0 +1,291 @@
+//! The fuzz targets on the stable toolchain: every checked-in input under `fuzz/corpus/<target>/`
+//! and `fuzz/regressions/<target>/` replayed through its `switchboard::fuzzing` entry point,
+//! plus a fixed-seed random sweep so the entry points run even where a corpus is thin.
+//!
+//! An empty corpus directory fails: a replay that exercised nothing proves nothing. A failing
+//! input is named in the panic; replay it alone with
+//! `cargo +nightly fuzz run <target> <path>` (see fuzz/README.md) or add it to the regressions.
+
+// The ban on `std::fs` (clippy.toml) keeps disk access out of the sans-IO core; this test only
+// reads the checked-in corpus.
+#![allow(clippy::disallowed_methods)]
+
+use std::panic::{catch_unwind, resume_unwind};
+use std::path::{Path, PathBuf};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use switchboard::fuzzing;
+
+/// Random inputs per target in the sweep.
+const SWEEP_INPUTS: usize = 2_000;
+/// Seed of the sweep; each target mixes in its own constant so the streams differ.
+const SWEEP_SEED: u64 = 0x5eed_f022_0000_0001;
+
+fn fuzz_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
+}
+
+/// The files directly in `dir`, sorted by name; a missing directory has none. README files and
+/// dotfiles are documentation, not inputs.
+fn inputs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .map(|entry| entry.expect("readable directory entry").path())
+        .filter(|path| path.is_file())
+        .filter(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            !name.starts_with('.') && !name.starts_with("README")
+        })
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Runs one input, naming it if the entry point panics.
+fn run_one(target: &str, entry: fn(&[u8]), label: &str, data: &[u8]) {
+    if let Err(panic) = catch_unwind(|| entry(data)) {
+        eprintln!(
+            "fuzz target {target} failed on {label} ({} bytes)",
+            data.len()
+        );
+        resume_unwind(panic);
+    }
+}
+
+/// Replays corpus and regressions for `target`; the corpus must not be empty.
+fn replay(target: &str, entry: fn(&[u8])) {
+    let corpus = inputs(&fuzz_dir().join("corpus").join(target));
+    assert!(
+        !corpus.is_empty(),
+        "fuzz/corpus/{target}/ is empty: a replay that runs nothing checks nothing"
+    );
+    let regressions = inputs(&fuzz_dir().join("regressions").join(target));
+    for path in corpus.iter().chain(&regressions) {
+        let data = std::fs::read(path).expect("readable corpus file");
+        run_one(target, entry, &path.display().to_string(), &data);
+    }
+    println!(
+        "{target}: replayed {} corpus inputs and {} regressions",
+        corpus.len(),
+        regressions.len()
+    );
+}
+
+/// Runs `SWEEP_INPUTS` inputs from `generate` through `entry`.
+fn sweep(target: &str, stream: u64, entry: fn(&[u8]), generate: fn(&mut ChaCha8Rng) -> Vec<u8>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(SWEEP_SEED ^ stream);
+    let mut bytes = 0;
+    for i in 0..SWEEP_INPUTS {
+        let data = generate(&mut rng);
+        bytes += data.len();
+        run_one(target, entry, &format!("sweep input {i}: {data:?}"), &data);
+    }
+    assert!(bytes > 0, "the {target} sweep generated only empty inputs");
+    println!("{target}: swept {SWEEP_INPUTS} random inputs, {bytes} bytes");
+}
+
+fn random_bytes(rng: &mut ChaCha8Rng, len_max: usize) -> Vec<u8> {
+    let len = rng.random_range(0..=len_max);
+    (0..len).map(|_| rng.random()).collect()
+}
+
+/// Concatenated picks from `fragments`, with a random byte now and then.
+fn fragment_soup(rng: &mut ChaCha8Rng, fragments: &[&[u8]], count_max: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for _ in 0..rng.random_range(0..=count_max) {
+        if rng.random_range(0..8) == 0 {
+            out.push(rng.random());
+        } else {
+            out.extend_from_slice(fragments[rng.random_range(0..fragments.len())]);
+        }
+    }
+    out
+}
+
+/// Pieces of client protocol, so random streams reach every parser state.
+const PROTOCOL_FRAGMENTS: &[&[u8]] = &[
+    b"PUB ",
+    b"HPUB ",
+    b"SUB ",
+    b"UNSUB ",
+    b"PING",
+    b"PONG",
+    b"CONNECT ",
+    b"INFO ",
+    b"+OK",
+    b"-ERR ",
+    b"pub ",
+    b" ",
+    b"\t",
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"foo",
+    b"foo.*",
+    b"_INBOX.>",
+    b"q",
+    b"0",
+    b"1",
+    b"2",
+    b"5",
+    b"12",
+    b"22",
+    b"x",
+    b"hello",
+    b"NATS/1.0\r\n\r\n",
+    b"{}",
+];
+
+fn protocol_stream(rng: &mut ChaCha8Rng) -> Vec<u8> {
+    let mut data = vec![rng.random(), rng.random()];
+    data.extend(fragment_soup(rng, PROTOCOL_FRAGMENTS, 40));
+    data
+}
+
+const CONNECT_KEYS: &[&str] = &[
+    "verbose",
+    "pedantic",
+    "echo",
+    "tls_required",
+    "user",
+    "pass",
+    "auth_token",
+    "name",
+    "lang",
+    "version",
+    "protocol",
+    "account",
+    "new_account",
+    "headers",
+    "no_responders",
+    "sig",
+    "jwt",
+    "nkey",
+    "extra",
+];
+const JSON_VALUES: &[&str] = &[
+    "true",
+    "false",
+    "null",
+    "\"\"",
+    "\"a\"",
+    "\"\\u00e9\"",
+    "0",
+    "1",
+    "2",
+    "-1",
+    "1.0",
+    "-0",
+    "[]",
+    "{}",
+    "[1,{\"a\":null}]",
+];
+const JSON_FRAGMENTS: &[&[u8]] = &[
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b":",
+    b",",
+    b" ",
+    b"\"",
+    b"\\",
+    b"null",
+    b"true",
+    b"false",
+    b"0",
+    b"-",
+    b"1e3",
+    b"\"verbose\"",
+    b"\"protocol\"",
+    b"\"user\"",
+    b"\"x\"",
+    b"\\u00",
+];
+
+/// Half well-formed objects over CONNECT's keys (random case, values of any type, repeats),
+/// half JSON-ish soup.
+fn connect_json_input(rng: &mut ChaCha8Rng) -> Vec<u8> {
+    if rng.random() {
+        return fragment_soup(rng, JSON_FRAGMENTS, 24);
+    }
+    let pairs: Vec<String> = (0..rng.random_range(0..6))
+        .map(|_| {
+            let key: String = CONNECT_KEYS[rng.random_range(0..CONNECT_KEYS.len())]
+                .chars()
+                .map(|c| match rng.random() {
+                    true => c.to_ascii_uppercase(),
+                    false => c,
+                })
+                .collect();
+            let value = JSON_VALUES[rng.random_range(0..JSON_VALUES.len())];
+            format!("\"{key}\":{value}")
+        })
+        .collect();
+    format!("{{{}}}", pairs.join(",")).into_bytes()
+}
+
+fn structure_bytes(rng: &mut ChaCha8Rng) -> Vec<u8> {
+    random_bytes(rng, 400)
+}
+
+#[test]
+fn corpus_parser() {
+    replay("parser", fuzzing::parser);
+}
+
+#[test]
+fn corpus_parser_round_trip() {
+    replay("parser_round_trip", fuzzing::parser_round_trip);
+}
+
+#[test]
+fn corpus_sublist() {
+    replay("sublist", fuzzing::sublist);
+}
+
+#[test]
+fn corpus_connect_json() {
+    replay("connect_json", fuzzing::connect_json);
+}
+
+#[test]
+fn sweep_parser() {
+    sweep("parser", 1, fuzzing::parser, protocol_stream);
+}
+
+#[test]
+fn sweep_parser_round_trip() {
+    sweep(
+        "parser_round_trip",
+        2,
+        fuzzing::parser_round_trip,
+        structure_bytes,
+    );
+}
+
+#[test]
+fn sweep_sublist() {
+    sweep("sublist", 3, fuzzing::sublist, structure_bytes);
+}
+
+#[test]
+fn sweep_connect_json() {
+    sweep("connect_json", 4, fuzzing::connect_json, connect_json_input);
+}
+
+/// Every target in fuzz/fuzz_targets/ has a corpus replay here (a new target needs one).
+#[test]
+fn every_fuzz_target_is_replayed() {
+    let replayed = ["parser", "parser_round_trip", "sublist", "connect_json"];
+    for path in inputs(&fuzz_dir().join("fuzz_targets")) {
+        let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or("");
+        assert!(
+            replayed.contains(&name),
+            "fuzz target {name} has no replay in tests/fuzz_corpus.rs"
+        );
+    }
+}
