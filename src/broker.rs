@@ -13,6 +13,8 @@
 //! `handle_work_done`, `handle_timeout`.
 
 mod deliver;
+#[cfg(feature = "fault-injection")]
+pub mod faults;
 mod lifecycle;
 mod ops;
 #[cfg(test)]

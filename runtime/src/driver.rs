@@ -148,6 +148,12 @@ impl Clock for SystemClock {
     }
 }
 
+/// Looks at the broker after every turn of the driver's loop, once its outputs are drained,
+/// with the ids of the connections the driver holds. The simulator uses it to check invariants
+/// over the server's state (every connection's pending bytes within budget); the server sets
+/// none. It runs on the driver's task between turns: it must be quick and must not block.
+pub type Observer = Box<dyn FnMut(&Broker, &mut dyn Iterator<Item = ConnId>) + Send>;
+
 /// Requests from a [`DriverHandle`].
 enum Command {
     Stats(oneshot::Sender<Stats>),
@@ -223,6 +229,7 @@ pub struct Driver<L: Listener, C: Clock> {
     conns: BTreeMap<ConnId, Conn>,
     /// How long a closing socket may take to flush what is queued before it is dropped.
     close_linger: Duration,
+    observer: Option<Observer>,
 }
 
 impl<L: Listener, C: Clock> Driver<L, C> {
@@ -241,11 +248,17 @@ impl<L: Listener, C: Clock> Driver<L, C> {
             events,
             conns: BTreeMap::new(),
             close_linger,
+            observer: None,
         };
         let handle = DriverHandle {
             commands: commands_tx,
         };
         (driver, handle)
+    }
+
+    /// Calls `observer` after every turn of the loop (see [`Observer`]).
+    pub fn set_observer(&mut self, observer: Observer) {
+        self.observer = Some(observer);
     }
 
     /// Runs until [`DriverHandle::shutdown`] (or until every handle is dropped), then closes
@@ -292,6 +305,9 @@ impl<L: Listener, C: Clock> Driver<L, C> {
                 }
             }
             self.drain_outputs();
+            if let Some(observe) = &mut self.observer {
+                observe(&self.broker, &mut self.conns.keys().copied());
+            }
         }
         // Wait until the task is really gone, so the listener is closed when `run` returns.
         acceptor.abort();

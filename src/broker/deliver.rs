@@ -59,6 +59,12 @@ impl Broker {
         headers: Option<&Bytes>,
         payload: &Bytes,
     ) -> bool {
+        #[cfg(feature = "fault-injection")]
+        if let Some(queued) =
+            faults::intercept(|| self.deliver_to(id, subject, reply, headers, payload))
+        {
+            return queued;
+        }
         let Some(sub) = self.subs.get_mut(&id) else {
             return false;
         };

@@ -1,0 +1,49 @@
+//! Switchboard's deterministic simulator.
+//!
+//! One `u64` seed decides a whole run: how many servers and clients, the workload, the fault
+//! plan, every latency sample and every scheduling choice. A run puts the runtime's own
+//! [`Driver`](switchboard_server::Driver) — the code that ships — on turmoil hosts (one to
+//! three servers, each its own island: the core has no clustering yet) with a turmoil listener
+//! and a [`SimClock`](clock::SimClock), and many simulated clients speaking raw NATS protocol.
+//!
+//! A run has two phases. In the *safety* phase clients run random workload actions
+//! ([`workloads`]) while the nemesis ([`faults`]) partitions, holds, slows and breaks links,
+//! crashes and restarts servers, jumps and skews their clocks, disconnects clients and makes
+//! them slow readers. Then every fault is healed and the *liveness* phase
+//! ([`client::liveness`]) must deliver again. Everything clients see and do is one ordered
+//! [`history`]; the [`invariants`] check it (and what the servers reported) afterwards.
+//!
+//! # Determinism
+//! - Every random choice comes from the seed, split into named streams ([`params`]).
+//! - turmoil's RNG is seeded (`Builder::rng_seed`); turmoil seeds each host's tokio runtime
+//!   from it (`RngSeed`, needs `--cfg tokio_unstable`, set in `.cargo/config.toml`), and steps
+//!   hosts in a fixed (or seeded random) order, one thread, with a paused clock.
+//! - The driver uses only `biased;` selects and `BTreeMap`s; the core uses fixed-hash maps.
+//! - The wall-clock epoch is fixed; nothing reads the real clock or OS entropy.
+//! - A run is one thread, so the history's order is the execution order; the trace hash over it
+//!   is equal for two runs of one seed (tested).
+//!
+//! # Reproducing
+//! Every run prints a banner with its parameters; a failure prints the line that replays it:
+//! `SWITCHBOARD_SEED=<n> cargo test -p switchboard-sim --test sweep -- --nocapture`, or
+//! `cargo run -p switchboard-sim -- --seed <n>`.
+
+pub mod capture;
+pub mod client;
+pub mod clock;
+pub mod faults;
+pub mod history;
+pub mod invariants;
+pub mod model;
+pub mod params;
+pub mod runner;
+pub mod server;
+pub mod workloads;
+
+pub use params::{Options, Params};
+pub use runner::{banner, run_seed, sweep, Outcome, SweepReport};
+
+/// Threads a sweep uses: the machine's parallelism.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}

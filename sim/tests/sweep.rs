@@ -1,0 +1,71 @@
+//! The seed sweep `cargo test` runs, and the replay of one seed.
+//!
+//! - default: seeds 0..200 (fixed, so CI is reproducible), on every core;
+//! - `SWITCHBOARD_SEEDS=<n>`: n seeds from `SWITCHBOARD_SEED_START` (default: a random start,
+//!   printed) — a longer, exploring sweep;
+//! - `SWITCHBOARD_SEED=<n>`: replay seed n alone, printing its whole history and the servers'
+//!   debug logs (run with `-- --nocapture`).
+//!
+//! Every failure prints its parameters, findings and replay line.
+
+use switchboard_sim::{default_workers, run_seed, sweep, Options};
+
+/// Seeds the default sweep runs.
+const DEFAULT_SEEDS: u64 = 200;
+
+fn env_u64(name: &str) -> Option<u64> {
+    let value = std::env::var(name).ok()?;
+    Some(
+        value
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value:?} is not a number")),
+    )
+}
+
+#[test]
+fn seed_sweep() {
+    if let Some(seed) = env_u64("SWITCHBOARD_SEED") {
+        let options = Options {
+            verbose: true,
+            ..Options::default()
+        };
+        let outcome = run_seed(seed, &options);
+        println!("{}\n{}", outcome.summary(), outcome.checks());
+        assert!(outcome.passed(), "{}", outcome.failure_report());
+        return;
+    }
+    let (count, start) = match env_u64("SWITCHBOARD_SEEDS") {
+        Some(count) => (
+            count,
+            env_u64("SWITCHBOARD_SEED_START").unwrap_or_else(random_start),
+        ),
+        None => (DEFAULT_SEEDS, 0),
+    };
+    let workers = default_workers();
+    println!("switchboard-sim: {count} seeds from {start} on {workers} threads");
+    let seeds: Vec<u64> = (0..count).map(|i| start.wrapping_add(i)).collect();
+    let report = sweep(&seeds, workers, &Options::default());
+    for outcome in &report.outcomes {
+        println!("{}", outcome.summary());
+    }
+    let failures: Vec<String> = report.failures().map(|o| o.failure_report()).collect();
+    println!("{}", report.totals());
+    assert!(
+        failures.is_empty(),
+        "{} of {count} seeds failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// A start seed for an exploring sweep, from std's randomly keyed hasher and the time.
+fn random_start() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.write_u128(nanos);
+    hasher.finish()
+}
