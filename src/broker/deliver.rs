@@ -99,21 +99,12 @@ impl Broker {
         out.push_slice(b"\r\n");
         self.stats.out_msgs += 1;
         self.stats.out_bytes += size as u64;
-        let pending = out.pending_bytes();
-        let sid = sub.sid.clone();
         if unsubscribe {
+            let sid = sub.sid.clone();
             session.subs.remove(&sid);
             self.forget_sub(id);
         }
-        let pending_max = self.config.pending_bytes_max;
-        if pending as u64 > pending_max {
-            self.slow_consumer(
-                conn,
-                format!("MaxPending of {pending_max} exceeded with {pending} bytes pending"),
-            );
-        } else {
-            self.mark_dirty(conn);
-        }
+        self.mark_dirty(conn);
         true
     }
 

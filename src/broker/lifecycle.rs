@@ -86,12 +86,23 @@ impl Broker {
         Some(sub)
     }
 
+    /// Called after anything is queued for `conn`: enforces the pending budget (on every
+    /// write, as nats-server does, so a client flooding PINGs it never reads the PONGs of is
+    /// cut off too), then schedules a Transmit.
     pub(super) fn mark_dirty(&mut self, conn: ConnId) {
-        if let Some(session) = self.sessions.get_mut(&conn) {
-            if !session.dirty {
-                session.dirty = true;
-                self.dirty.push_back(conn);
-            }
+        let Some(session) = self.sessions.get_mut(&conn) else {
+            return;
+        };
+        let pending = session.outbound.pending_bytes() as u64;
+        let pending_max = self.config.pending_bytes_max;
+        if pending > pending_max {
+            let why = format!("MaxPending of {pending_max} exceeded with {pending} bytes pending");
+            self.slow_consumer(conn, why);
+            return;
+        }
+        if !session.dirty {
+            session.dirty = true;
+            self.dirty.push_back(conn);
         }
     }
 

@@ -290,6 +290,25 @@ fn slow_consumer_over_pending_budget_is_cut_off_alone() {
 }
 
 #[test]
+fn ping_flood_without_reading_is_cut_off_by_the_pending_budget() {
+    let config = Config {
+        pending_bytes_max: 1024,
+        payload_bytes_max: 1024,
+        ..Config::default()
+    };
+    let mut host = Host::new(config);
+    let conn = host.connect(r#"{"verbose":false}"#);
+    host.stuck.insert(conn);
+    for _ in 0..200 {
+        host.send(conn, "PING\r\n");
+        let pending = host.broker.pending_bytes(conn).unwrap_or(0);
+        assert!(pending <= 1024, "pending {pending} over budget");
+    }
+    assert_eq!(host.closed.get(&conn), Some(&"abort"));
+    assert_eq!(host.broker.stats().slow_consumers, 1);
+}
+
+#[test]
 fn write_deadline_cuts_off_a_stuck_socket() {
     let mut host = Host::new(Config::default());
     let slow = host.connect(r#"{"verbose":false}"#);
