@@ -665,7 +665,7 @@ fn connect_model(data: &[u8]) -> ConnectOptions {
 }
 
 /// The names client.go `ClientOpts` gives the fields Switchboard reads.
-const CONNECT_FIELDS: [&str; 18] = [
+pub const CONNECT_FIELDS: [&str; 18] = [
     "verbose",
     "pedantic",
     "echo",

@@ -145,27 +145,12 @@ fn protocol_stream(rng: &mut ChaCha8Rng) -> Vec<u8> {
     data
 }
 
-const CONNECT_KEYS: &[&str] = &[
-    "verbose",
-    "pedantic",
-    "echo",
-    "tls_required",
-    "user",
-    "pass",
-    "auth_token",
-    "name",
-    "lang",
-    "version",
-    "protocol",
-    "account",
-    "new_account",
-    "headers",
-    "no_responders",
-    "sig",
-    "jwt",
-    "nkey",
-    "extra",
-];
+/// Every CONNECT field we read, plus one we do not.
+fn connect_keys() -> impl Iterator<Item = &'static str> {
+    switchboard::fuzzing::CONNECT_FIELDS
+        .into_iter()
+        .chain(["extra"])
+}
 const JSON_VALUES: &[&str] = &[
     "true",
     "false",
@@ -214,7 +199,8 @@ fn connect_json_input(rng: &mut ChaCha8Rng) -> Vec<u8> {
     }
     let pairs: Vec<String> = (0..rng.random_range(0..6))
         .map(|_| {
-            let key: String = CONNECT_KEYS[rng.random_range(0..CONNECT_KEYS.len())]
+            let keys: Vec<&str> = connect_keys().collect();
+            let key: String = keys[rng.random_range(0..keys.len())]
                 .chars()
                 .map(|c| match rng.random() {
                     true => c.to_ascii_uppercase(),
