@@ -21,9 +21,75 @@ pub fn put_usize(out: &mut BytesMut, n: usize) {
 }
 
 /// Appends the decimal digits of `n`.
-pub fn put_u64(out: &mut BytesMut, mut n: u64) {
-    // 20 digits hold u64::MAX.
+pub fn put_u64(out: &mut BytesMut, n: u64) {
     let mut digits = [0u8; 20];
+    out.put_slice(decimal(&mut digits, n));
+}
+
+/// MSG and HMSG control lines up to this long are built on the stack and appended in one
+/// copy; longer ones (subjects near the control-line limit) are appended piece by piece.
+const MSG_LINE_STACK_BYTES: usize = 128;
+
+/// Builds a control line in a fixed buffer; every `put` fails once the line would not fit.
+struct LineBuilder {
+    line: [u8; MSG_LINE_STACK_BYTES],
+    len: usize,
+}
+
+impl LineBuilder {
+    fn new() -> LineBuilder {
+        LineBuilder {
+            line: [0; MSG_LINE_STACK_BYTES],
+            len: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) -> Option<()> {
+        let end = self.len + bytes.len();
+        self.line.get_mut(self.len..end)?.copy_from_slice(bytes);
+        self.len = end;
+        Some(())
+    }
+
+    #[inline(always)]
+    fn put_usize(&mut self, n: usize) -> Option<()> {
+        let mut digits = [0u8; 20];
+        self.put(decimal(&mut digits, n as u64))
+    }
+
+    /// `<verb><subject> <sid> [reply] `, the part MSG and HMSG share.
+    #[inline(always)]
+    fn put_msg_fields(
+        &mut self,
+        verb: &[u8],
+        subject: &[u8],
+        sid: &[u8],
+        reply: Option<&[u8]>,
+    ) -> Option<()> {
+        self.put(verb)?;
+        self.put(subject)?;
+        self.put(b" ")?;
+        if !sid.is_empty() {
+            self.put(sid)?;
+            self.put(b" ")?;
+        }
+        if let Some(reply) = reply {
+            self.put(reply)?;
+            self.put(b" ")?;
+        }
+        Some(())
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.line[..self.len]
+    }
+}
+
+/// The decimal digits of `n`, written at the end of `digits`.
+#[inline(always)]
+fn decimal(digits: &mut [u8; 20], mut n: u64) -> &[u8] {
+    // 20 digits hold u64::MAX.
     let mut start = digits.len();
     loop {
         start -= 1;
@@ -33,10 +99,10 @@ pub fn put_u64(out: &mut BytesMut, mut n: u64) {
             break;
         }
     }
-    out.put_slice(&digits[start..]);
+    &digits[start..]
 }
 
-/// `<subject> <sid> [reply] ` shared by MSG and HMSG.
+/// `<subject> <sid> [reply] ` shared by MSG and HMSG, piece by piece (long lines).
 fn put_msg_fields(out: &mut BytesMut, subject: &[u8], sid: &[u8], reply: Option<&[u8]>) {
     out.put_slice(subject);
     out.put_u8(b' ');
@@ -61,6 +127,16 @@ pub fn msg_header(
     reply: Option<&[u8]>,
     payload_len: usize,
 ) {
+    // Runs once per delivered message: one append of a line built on the stack.
+    let mut line = LineBuilder::new();
+    let built = line
+        .put_msg_fields(b"MSG ", subject, sid, reply)
+        .and_then(|()| line.put_usize(payload_len))
+        .and_then(|()| line.put(b"\r\n"));
+    if built.is_some() {
+        out.extend_from_slice(line.as_slice());
+        return;
+    }
     out.reserve(subject.len() + sid.len() + reply.map_or(0, <[u8]>::len) + 32);
     out.put_slice(b"MSG ");
     put_msg_fields(out, subject, sid, reply);
@@ -78,6 +154,17 @@ pub fn hmsg_header(
     header_len: usize,
     total_len: usize,
 ) {
+    let mut line = LineBuilder::new();
+    let built = line
+        .put_msg_fields(b"HMSG ", subject, sid, reply)
+        .and_then(|()| line.put_usize(header_len))
+        .and_then(|()| line.put(b" "))
+        .and_then(|()| line.put_usize(total_len))
+        .and_then(|()| line.put(b"\r\n"));
+    if built.is_some() {
+        out.extend_from_slice(line.as_slice());
+        return;
+    }
     out.reserve(subject.len() + sid.len() + reply.map_or(0, <[u8]>::len) + 48);
     out.put_slice(b"HMSG ");
     put_msg_fields(out, subject, sid, reply);
@@ -219,6 +306,24 @@ mod tests {
             bytes_of(|o| msg_header(o, b"f", b"1", Some(b""), 3)),
             b"MSG f 1  3\r\n"
         );
+    }
+
+    #[test]
+    fn long_lines_match_short_ones() {
+        // Past the stack buffer the line is appended piece by piece: same bytes.
+        for len in (100..=130).chain([300, 4096]) {
+            let subject = vec![b's'; len];
+            let msg = bytes_of(|o| msg_header(o, &subject, b"12", Some(b"r"), 1234));
+            let mut expected = b"MSG ".to_vec();
+            expected.extend_from_slice(&subject);
+            expected.extend_from_slice(b" 12 r 1234\r\n");
+            assert_eq!(msg, expected, "MSG with a {len}-byte subject");
+            let hmsg = bytes_of(|o| hmsg_header(o, &subject, b"", None, 12, 99));
+            let mut expected = b"HMSG ".to_vec();
+            expected.extend_from_slice(&subject);
+            expected.extend_from_slice(b" 12 99\r\n");
+            assert_eq!(hmsg, expected, "HMSG with a {len}-byte subject");
+        }
     }
 
     #[test]

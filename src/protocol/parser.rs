@@ -186,6 +186,15 @@ struct PendingPub {
     size: usize,
 }
 
+/// A PUB/HPUB control line's arguments, as ranges of the argument.
+struct PubArgs {
+    subject: (usize, usize),
+    reply: Option<(usize, usize)>,
+    /// `None` for PUB and for HPUB with header size 0.
+    header_len: Option<usize>,
+    size: usize,
+}
+
 /// What one step of the state machine produced.
 enum Step {
     Op(ClientOp),
@@ -253,7 +262,34 @@ fn is_blank(b: u8) -> bool {
 }
 
 fn match_verb(line: &[u8]) -> VerbMatch {
+    // What every client sends for each message: an upper-case PUB or HPUB and one space. The
+    // table walk below gives the same answer, only slower.
+    if line.len() > 5 && !is_blank(line[5]) && line.starts_with(b"HPUB ") {
+        return VerbMatch::Verb {
+            verb: Verb::Hpub,
+            follow: Follow::Blank,
+            verb_len: 4,
+            arg_start: 5,
+        };
+    }
+    if line.len() > 4 && !is_blank(line[4]) && line.starts_with(b"PUB ") {
+        return VerbMatch::Verb {
+            verb: Verb::Pub,
+            follow: Follow::Blank,
+            verb_len: 3,
+            arg_start: 4,
+        };
+    }
+    // An empty line is a prefix of every verb.
+    let Some(&first) = line.first() else {
+        return VerbMatch::Incomplete;
+    };
     for &(name, verb, follow) in &VERBS {
+        // Verbs differ in their first byte or are tried in table order, so skipping the
+        // others cheaply changes nothing about which verb matches first.
+        if !name[0].eq_ignore_ascii_case(&first) {
+            continue;
+        }
         let n = name.len().min(line.len());
         if !line[..n].eq_ignore_ascii_case(&name[..n]) {
             continue;
@@ -296,13 +332,13 @@ fn parse_size(digits: &[u8]) -> Option<usize> {
 /// more than `N`. A fixed array, so no allocation per op.
 fn split_args<const N: usize>(
     arg: &[u8],
-    separators: &[u8],
+    is_separator: impl Fn(u8) -> bool,
 ) -> Option<([(usize, usize); N], usize)> {
     let mut out = [(0, 0); N];
     let mut count = 0;
     let mut start = None;
-    for (i, b) in arg.iter().enumerate() {
-        match (separators.contains(b), start) {
+    for (i, &b) in arg.iter().enumerate() {
+        match (is_separator(b), start) {
             (true, Some(s)) => {
                 *out.get_mut(count)? = (s, i);
                 count += 1;
@@ -319,9 +355,89 @@ fn split_args<const N: usize>(
     Some((out, count))
 }
 
-/// PUB and HPUB split only at blanks; SUB and UNSUB also at `\r` and `\n` (client.go splitArg).
-const PUB_SEPARATORS: &[u8] = b" \t";
-const SUB_SEPARATORS: &[u8] = b" \t\r\n";
+/// Bytes of `word` equal to `byte`, flagged in their high bit. Only the lowest flag is exact
+/// (a borrow can flag a byte above a real match), which is all a forward search needs; the
+/// same holds for an OR of several such masks.
+#[inline(always)]
+fn swar_equal(word: u64, byte: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// The first byte of `bytes` that is a blank, `\r` or `\n`: eight bytes at a time, then
+/// byte by byte over the tail.
+#[inline(always)]
+fn find_delimiter(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    for word in bytes.chunks_exact(8) {
+        let word = u64::from_le_bytes(word.try_into().expect("chunks_exact(8)"));
+        let found = swar_equal(word, b' ')
+            | swar_equal(word, b'\t')
+            | swar_equal(word, b'\r')
+            | swar_equal(word, b'\n');
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let is_delimiter = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    bytes[at..]
+        .iter()
+        .position(|&b| is_delimiter(b))
+        .map(|n| at + n)
+}
+
+/// Most arguments a canonical PUB/HPUB line has (HPUB with a reply).
+const CANONICAL_TOKENS_MAX: usize = 4;
+
+/// A control line's arguments in canonical form, as ranges of the line.
+struct CanonicalLine {
+    tokens: [(usize, usize); CANONICAL_TOKENS_MAX],
+    count: usize,
+    /// Where the line's `\n` is.
+    newline: usize,
+}
+
+/// Reads `line` from `start` as canonical arguments: up to [`CANONICAL_TOKENS_MAX`]
+/// non-empty tokens, each followed by exactly one space except the last, which `\r\n` ends.
+/// `None` for anything else.
+#[inline(always)]
+fn canonical_tokens(line: &[u8], start: usize) -> Option<CanonicalLine> {
+    let mut tokens = [(0, 0); CANONICAL_TOKENS_MAX];
+    let mut count = 0;
+    let mut at = start;
+    loop {
+        let end = at + find_delimiter(&line[at..])?;
+        if end == at {
+            return None;
+        }
+        *tokens.get_mut(count)? = (at, end);
+        count += 1;
+        match line[end] {
+            b' ' => at = end + 1,
+            b'\r' if line.get(end + 1) == Some(&b'\n') => {
+                return Some(CanonicalLine {
+                    tokens,
+                    count,
+                    newline: end + 1,
+                })
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// PUB and HPUB split only at blanks (client.go splitArg).
+fn is_pub_separator(b: u8) -> bool {
+    is_blank(b)
+}
+
+/// SUB and UNSUB split at blanks, `\r` and `\n` (client.go splitArg).
+fn is_sub_separator(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
 
 impl Parser {
     pub fn new(limits: ParserLimits) -> Parser {
@@ -361,6 +477,9 @@ impl Parser {
 
     /// The next complete op; `Ok(None)` when more input is needed.
     pub fn next_op(&mut self) -> Result<Option<ClientOp>, ParseError> {
+        if let Some(op) = self.whole_pub_in_front() {
+            return Ok(Some(op));
+        }
         loop {
             let step = match &self.state {
                 State::Failed(error) => return Err(error.clone()),
@@ -372,15 +491,91 @@ impl Parser {
                 Ok(Step::Op(op)) => return Ok(Some(op)),
                 Ok(Step::NeedInput) => return Ok(None),
                 Ok(Step::Continue) => {}
-                Err(error) => {
-                    self.chunks.clear();
-                    self.chunk_bytes = 0;
-                    self.assembly = BytesMut::new();
-                    self.state = State::Failed(error.clone());
-                    return Err(error);
-                }
+                Err(error) => return Err(self.fail(error)),
             }
         }
+    }
+
+    /// Drops all input and stays failed with `error`.
+    fn fail(&mut self, error: ParseError) -> ParseError {
+        self.chunks.clear();
+        self.chunk_bytes = 0;
+        self.assembly = BytesMut::new();
+        self.state = State::Failed(error.clone());
+        error
+    }
+
+    /// The common case, tried before the state machine: a PUB or HPUB in the canonical form
+    /// every client writes (upper-case verb, single spaces, `\r\n`) whose control line and
+    /// payload are both in the front chunk. It is parsed in one pass and the op is made of
+    /// slices of the chunk: no copy, no intermediate `Bytes` for the line or payload block.
+    ///
+    /// `None` leaves the input to the state machine: anything else (other verbs, tabs or
+    /// repeated blanks, a bad size or terminator, a limit exceeded, an op not yet complete).
+    /// For every input accepted here the state machine gives the same op; the parser tests
+    /// check that by feeding each fixture whole (this path) and split (the other).
+    #[inline(always)]
+    fn whole_pub_in_front(&mut self) -> Option<ClientOp> {
+        if !matches!(self.state, State::Line) || !self.assembly.is_empty() {
+            return None;
+        }
+        let front = self.chunks.front()?;
+        let (verb, arg_start) = if front.starts_with(b"PUB ") {
+            (Verb::Pub, 4)
+        } else if front.starts_with(b"HPUB ") && self.headers_enabled {
+            (Verb::Hpub, 5)
+        } else {
+            return None;
+        };
+        // The argument is at most the limit, then `\r\n` (and a longer line goes the slow way).
+        let line_end = front
+            .len()
+            .min(arg_start + self.limits.control_line_bytes_max + 2);
+        let CanonicalLine {
+            tokens,
+            count,
+            newline,
+        } = canonical_tokens(&front[..line_end], arg_start)?;
+        let token = |i: usize| &front[tokens[i].0..tokens[i].1];
+        let (reply, header_len, size) = match (verb, count) {
+            (Verb::Pub, 2) => (None, 0, parse_size(token(1))?),
+            (Verb::Pub, 3) => (Some(tokens[1]), 0, parse_size(token(2))?),
+            (Verb::Hpub, 3) => (None, parse_size(token(1))?, parse_size(token(2))?),
+            (Verb::Hpub, 4) => (
+                Some(tokens[1]),
+                parse_size(token(2))?,
+                parse_size(token(3))?,
+            ),
+            _ => return None,
+        };
+        if header_len > size || size > self.limits.payload_bytes_max {
+            return None;
+        }
+        let body = newline + 1;
+        let taken = body + size + 2;
+        if front.len() < taken || &front[body + size..taken] != b"\r\n" {
+            return None;
+        }
+        let slice = |(start, end): (usize, usize)| front.slice(start..end);
+        let subject = slice(tokens[0]);
+        let reply = reply.map(slice);
+        let op = if header_len == 0 {
+            // An HPUB with header size 0 is a PUB, as in `finish_pub`.
+            ClientOp::Pub {
+                subject,
+                reply,
+                payload: front.slice(body + header_len..body + size),
+            }
+        } else {
+            ClientOp::Hpub {
+                subject,
+                reply,
+                headers: front.slice(body..body + header_len),
+                payload: front.slice(body + header_len..body + size),
+            }
+        };
+        self.consume_front(taken);
+        Some(op)
     }
 
     fn consume_front(&mut self, n: usize) {
@@ -505,67 +700,22 @@ impl Parser {
             Verb::MinusErr => ClientOp::Err(arg),
             Verb::Sub => parse_sub(&arg)?,
             Verb::Unsub => parse_unsub(&arg)?,
-            Verb::Pub => return self.start_pub(&arg),
-            Verb::Hpub => return self.start_hpub(&arg),
+            Verb::Pub | Verb::Hpub => return self.start_pub(verb, &arg),
             Verb::Ping | Verb::Pong | Verb::PlusOk => unreachable!("returned above"),
         };
         Ok(Step::Op(op))
     }
 
-    /// client.go processPub: the argument count, then the size, then max_payload.
-    fn start_pub(&mut self, arg: &Bytes) -> Result<Step, ParseError> {
-        let (args, count) = split_args::<3>(arg, PUB_SEPARATORS).ok_or(ParseError::PubArguments)?;
-        let (subject, reply, size) = match count {
-            2 => (args[0], None, args[1]),
-            3 => (args[0], Some(args[1]), args[2]),
-            _ => return Err(ParseError::PubArguments),
-        };
-        let size = parse_size(&arg[size.0..size.1]).ok_or(ParseError::PubSize)?;
-        self.check_payload_size(size)?;
+    /// A PUB/HPUB line that was assembled from several chunks: wait for its payload.
+    fn start_pub(&mut self, verb: Verb, arg: &Bytes) -> Result<Step, ParseError> {
+        let args = pub_args(&self.limits, self.headers_enabled, verb, arg)?;
         self.state = State::Payload(PendingPub {
-            subject: arg.slice(subject.0..subject.1),
-            reply: reply.map(|r| arg.slice(r.0..r.1)),
-            header_len: None,
-            size,
+            subject: arg.slice(args.subject.0..args.subject.1),
+            reply: args.reply.map(|r| arg.slice(r.0..r.1)),
+            header_len: args.header_len,
+            size: args.size,
         });
         Ok(Step::Continue)
-    }
-
-    /// client.go processHeaderPub: headers agreed, argument count, header size, total size,
-    /// header ≤ total, then max_payload.
-    fn start_hpub(&mut self, arg: &Bytes) -> Result<Step, ParseError> {
-        if !self.headers_enabled {
-            return Err(ParseError::HeadersNotSupported);
-        }
-        let (args, count) =
-            split_args::<4>(arg, PUB_SEPARATORS).ok_or(ParseError::HpubArguments)?;
-        let (subject, reply, header_len, size) = match count {
-            3 => (args[0], None, args[1], args[2]),
-            4 => (args[0], Some(args[1]), args[2], args[3]),
-            _ => return Err(ParseError::HpubArguments),
-        };
-        let header_len =
-            parse_size(&arg[header_len.0..header_len.1]).ok_or(ParseError::HpubHeaderSize)?;
-        let size = parse_size(&arg[size.0..size.1]).ok_or(ParseError::HpubTotalSize)?;
-        if header_len > size {
-            return Err(ParseError::HpubHeaderExceedsTotal);
-        }
-        self.check_payload_size(size)?;
-        self.state = State::Payload(PendingPub {
-            subject: arg.slice(subject.0..subject.1),
-            reply: reply.map(|r| arg.slice(r.0..r.1)),
-            header_len: (header_len > 0).then_some(header_len),
-            size,
-        });
-        Ok(Step::Continue)
-    }
-
-    fn check_payload_size(&self, size: usize) -> Result<(), ParseError> {
-        let max = self.limits.payload_bytes_max;
-        if size > max {
-            return Err(ParseError::MaxPayloadViolation { size, max });
-        }
-        Ok(())
     }
 
     fn step_skip(&mut self) -> Step {
@@ -651,6 +801,65 @@ impl Parser {
     }
 }
 
+/// A PUB/HPUB control line's arguments, in client.go's order of checks: for PUB
+/// (processPub) the argument count, then the size, then max_payload; for HPUB
+/// (processHeaderPub) headers agreed, argument count, header size, total size,
+/// header ≤ total, then max_payload.
+fn pub_args(
+    limits: &ParserLimits,
+    headers_enabled: bool,
+    verb: Verb,
+    arg: &[u8],
+) -> Result<PubArgs, ParseError> {
+    if verb == Verb::Pub {
+        let (args, count) =
+            split_args::<3>(arg, is_pub_separator).ok_or(ParseError::PubArguments)?;
+        let (subject, reply, size) = match count {
+            2 => (args[0], None, args[1]),
+            3 => (args[0], Some(args[1]), args[2]),
+            _ => return Err(ParseError::PubArguments),
+        };
+        let size = parse_size(&arg[size.0..size.1]).ok_or(ParseError::PubSize)?;
+        check_payload_size(limits, size)?;
+        return Ok(PubArgs {
+            subject,
+            reply,
+            header_len: None,
+            size,
+        });
+    }
+    if !headers_enabled {
+        return Err(ParseError::HeadersNotSupported);
+    }
+    let (args, count) = split_args::<4>(arg, is_pub_separator).ok_or(ParseError::HpubArguments)?;
+    let (subject, reply, header_len, size) = match count {
+        3 => (args[0], None, args[1], args[2]),
+        4 => (args[0], Some(args[1]), args[2], args[3]),
+        _ => return Err(ParseError::HpubArguments),
+    };
+    let header_len =
+        parse_size(&arg[header_len.0..header_len.1]).ok_or(ParseError::HpubHeaderSize)?;
+    let size = parse_size(&arg[size.0..size.1]).ok_or(ParseError::HpubTotalSize)?;
+    if header_len > size {
+        return Err(ParseError::HpubHeaderExceedsTotal);
+    }
+    check_payload_size(limits, size)?;
+    Ok(PubArgs {
+        subject,
+        reply,
+        header_len: (header_len > 0).then_some(header_len),
+        size,
+    })
+}
+
+fn check_payload_size(limits: &ParserLimits, size: usize) -> Result<(), ParseError> {
+    let max = limits.payload_bytes_max;
+    if size > max {
+        return Err(ParseError::MaxPayloadViolation { size, max });
+    }
+    Ok(())
+}
+
 /// Whether a complete line is a verb that takes an argument followed only by its blanks, so
 /// the `\n` that ended it is really the argument's first byte (see `step_line`).
 fn newline_starts_arg(line: &[u8]) -> bool {
@@ -674,7 +883,7 @@ fn check_terminator(block: &[u8], size: usize) -> Result<(), ParseError> {
 
 /// client.go parseSub: `<subject> [queue] <sid>`.
 fn parse_sub(arg: &Bytes) -> Result<ClientOp, ParseError> {
-    let (args, count) = split_args::<3>(arg, SUB_SEPARATORS).ok_or(ParseError::SubArguments)?;
+    let (args, count) = split_args::<3>(arg, is_sub_separator).ok_or(ParseError::SubArguments)?;
     let slice = |(start, end): (usize, usize)| arg.slice(start..end);
     match count {
         2 => Ok(ClientOp::Sub {
@@ -693,7 +902,7 @@ fn parse_sub(arg: &Bytes) -> Result<ClientOp, ParseError> {
 
 /// client.go processUnsub: `<sid> [max]`; a max that does not parse means "now".
 fn parse_unsub(arg: &Bytes) -> Result<ClientOp, ParseError> {
-    let (args, count) = split_args::<2>(arg, SUB_SEPARATORS).ok_or(ParseError::UnsubArguments)?;
+    let (args, count) = split_args::<2>(arg, is_sub_separator).ok_or(ParseError::UnsubArguments)?;
     let max = match count {
         1 => None,
         2 => parse_size(&arg[args[1].0..args[1].1])
