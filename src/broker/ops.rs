@@ -181,6 +181,11 @@ impl Broker {
             }
             self.next_sub += 1;
             self.stats.subscriptions += 1;
+            // The parsed fields are slices of a read buffer (up to 1 MiB); a subscription lives
+            // long, so it keeps its own small copies rather than pinning the whole buffer.
+            let sid = Bytes::copy_from_slice(&sid);
+            let subject = Bytes::copy_from_slice(&subject);
+            let queue = queue.map(|q| Bytes::copy_from_slice(&q));
             self.subs.insert(
                 id,
                 Subscription {
