@@ -6,26 +6,22 @@ use crate::protocol::headers;
 use crate::routing::queue::member_order;
 
 impl Broker {
-    /// Delivers a message from `publisher`. Returns whether any subscription received it.
+    /// Delivers a message from `publisher` (whose CONNECT said `echo`). Returns whether any
+    /// subscription received it.
     pub(super) fn deliver(
         &mut self,
         publisher: ConnId,
+        echo: bool,
         subject: &Bytes,
         reply: Option<&Bytes>,
         headers: Option<&Bytes>,
         payload: &Bytes,
     ) -> bool {
-        let echo = self
-            .sessions
-            .get(&publisher)
-            .is_some_and(|s| s.options.echo);
         let matched = self.sublist.match_subject(subject);
         let mut delivered = false;
         for &id in &matched.plain {
-            let Some(sub) = self.subs.get(&id) else {
-                continue; // removed while this message was being delivered
-            };
-            if sub.conn == publisher && !echo {
+            // Only a no-echo publisher pays for the extra lookup of who owns the subscription.
+            if !echo && self.subs.get(&id).is_some_and(|sub| sub.conn == publisher) {
                 continue;
             }
             delivered |= self.deliver_to(id, subject, reply, headers, payload);

@@ -137,7 +137,11 @@ impl Broker {
         let Some(session) = self.sessions.get(&conn) else {
             return;
         };
-        let (verbose, pedantic) = (session.options.verbose, session.options.pedantic);
+        let (verbose, pedantic, echo) = (
+            session.options.verbose,
+            session.options.pedantic,
+            session.options.echo,
+        );
         // nats-server checks publish subjects only in pedantic mode, and even then still
         // delivers the message after the -ERR (server/client.go processPub).
         if pedantic && !is_valid_literal_subject(&subject) {
@@ -150,7 +154,14 @@ impl Broker {
         if verbose {
             self.ack(conn);
         }
-        let delivered = self.deliver(conn, &subject, reply.as_ref(), headers.as_ref(), &payload);
+        let delivered = self.deliver(
+            conn,
+            echo,
+            &subject,
+            reply.as_ref(),
+            headers.as_ref(),
+            &payload,
+        );
         if !delivered {
             if let Some(reply) = &reply {
                 self.no_responders(conn, &subject, reply);
