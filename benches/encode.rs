@@ -3,10 +3,11 @@
 //!
 //! `cargo bench --bench encode`
 
+mod common;
+
 use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
-use std::time::Duration;
 use switchboard::protocol::encode::{hmsg_header, msg_header};
 
 const SIZES: [usize; 4] = [16, 128, 1024, 16 * 1024];
@@ -81,10 +82,7 @@ fn encode(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(1))
-        .sample_size(20);
+    config = common::quick();
     targets = encode
 }
 criterion_main!(benches);

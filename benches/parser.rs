@@ -4,10 +4,11 @@
 //!
 //! `cargo bench --bench parser`
 
+mod common;
+
 use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
-use std::time::Duration;
 use switchboard::protocol::encode::client_op;
 use switchboard::protocol::{ClientOp, Parser, ParserLimits};
 
@@ -85,10 +86,7 @@ fn parser(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(1))
-        .sample_size(20);
+    config = common::quick();
     targets = parser
 }
 criterion_main!(benches);

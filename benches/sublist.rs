@@ -4,9 +4,10 @@
 //!
 //! `cargo bench --bench sublist`
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
-use std::time::Duration;
 use switchboard::routing::{SubId, Sublist, CACHE_ENTRIES_MAX_DEFAULT};
 
 const SUBSCRIPTIONS: [usize; 3] = [1_000, 100_000, 1_000_000];
@@ -86,10 +87,7 @@ fn sublist(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(1))
-        .sample_size(20);
+    config = common::quick();
     targets = sublist
 }
 criterion_main!(benches);

@@ -401,7 +401,34 @@ const QUEUES: [Option<&str>; 3] = [None, Some("q1"), Some("q2")];
 /// Subscription ids, few so that ids repeat across subjects and queues.
 const SUB_IDS: u64 = 6;
 
-type Entry = (String, Option<String>, u64);
+/// One subscription in the naive sublist models: `(filter, queue, id)`.
+pub(crate) type Entry = (String, Option<String>, u64);
+
+/// The linear matcher the sublist is checked against (here and in routing's proptest): every
+/// subscription tested with [`subject_matches`], grouped and ordered as [`SubMatch`] promises.
+pub(crate) fn model_match(entries: &BTreeSet<Entry>, subject: &str) -> SubMatch {
+    let mut plain = BTreeSet::new();
+    let mut queues: BTreeMap<&str, BTreeSet<SubId>> = BTreeMap::new();
+    for (filter, queue, id) in entries {
+        if !subject_matches(filter.as_bytes(), subject.as_bytes()) {
+            continue;
+        }
+        match queue {
+            None => plain.insert(SubId(*id)),
+            Some(name) => queues.entry(name).or_default().insert(SubId(*id)),
+        };
+    }
+    SubMatch {
+        plain: plain.into_iter().collect(),
+        queues: queues
+            .into_iter()
+            .map(|(name, members)| QueueGroup {
+                name: Bytes::copy_from_slice(name.as_bytes()),
+                members: members.into_iter().collect(),
+            })
+            .collect(),
+    }
+}
 
 /// The sublist against a linear model: every live subscription tested with [`subject_matches`].
 ///
@@ -524,29 +551,8 @@ impl SublistModel {
         assert_eq!(got, expected, "remove {entry:?}");
     }
 
-    /// The linear matcher: every live subscription tested with [`subject_matches`].
     fn matches(&self, subject: &str) -> SubMatch {
-        let mut plain = BTreeSet::new();
-        let mut queues: BTreeMap<&str, BTreeSet<SubId>> = BTreeMap::new();
-        for (filter, queue, id) in &self.entries {
-            if !subject_matches(filter.as_bytes(), subject.as_bytes()) {
-                continue;
-            }
-            match queue {
-                None => plain.insert(SubId(*id)),
-                Some(name) => queues.entry(name).or_default().insert(SubId(*id)),
-            };
-        }
-        SubMatch {
-            plain: plain.into_iter().collect(),
-            queues: queues
-                .into_iter()
-                .map(|(name, members)| QueueGroup {
-                    name: Bytes::copy_from_slice(name.as_bytes()),
-                    members: members.into_iter().collect(),
-                })
-                .collect(),
-        }
+        model_match(&self.entries, subject)
     }
 
     fn check(&self, sublist: &Sublist, cache_entries_max: usize) {

@@ -47,3 +47,15 @@ pub use runner::{banner, run_seed, sweep, Outcome, SweepReport};
 pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
+
+/// A start seed for an exploratory sweep, from std's randomly keyed hasher and the time. Only
+/// the start of a sweep comes from here; it is printed, so the sweep can be repeated.
+pub fn random_start() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.write_u128(nanos);
+    hasher.finish()
+}

@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use switchboard_sim::{default_workers, run_seed, sweep, Options};
+use switchboard_sim::{default_workers, random_start, run_seed, sweep, Options};
 
 fn main() -> ExitCode {
     let mut seed = None;
@@ -76,16 +76,4 @@ fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-/// A start seed for an exploratory sweep: from the OS (via std's randomly keyed hasher) and the
-/// time. Printed, so the sweep can be repeated.
-fn random_start() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    hasher.write_u128(nanos);
-    hasher.finish()
 }

@@ -8,7 +8,7 @@
 //!
 //! Every failure prints its parameters, findings and replay line.
 
-use switchboard_sim::{default_workers, run_seed, sweep, Options};
+use switchboard_sim::{default_workers, random_start, run_seed, sweep, Options};
 
 /// Seeds the default sweep runs.
 const DEFAULT_SEEDS: u64 = 200;
@@ -57,15 +57,4 @@ fn seed_sweep() {
         failures.len(),
         failures.join("\n")
     );
-}
-
-/// A start seed for an exploring sweep, from std's randomly keyed hasher and the time.
-fn random_start() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    hasher.write_u128(nanos);
-    hasher.finish()
 }

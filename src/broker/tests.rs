@@ -364,3 +364,23 @@ fn disconnect_removes_subscriptions() {
     assert_eq!(host.broker.stats().connections, 0);
     assert!(host.broker.poll_timeout().is_none(), "timers left armed");
 }
+
+#[test]
+fn max_subscriptions_refuses_the_extra_sub_and_keeps_the_connection() {
+    let config = Config {
+        subscriptions_max: 2,
+        ..Config::default()
+    };
+    let mut host = Host::new(config);
+    let conn = host.connect(r#"{"verbose":false}"#);
+    host.send(conn, "SUB a 1\r\nSUB b 2\r\nSUB c 3\r\nPING\r\n");
+    assert_eq!(
+        host.take(conn),
+        "-ERR 'maximum subscriptions exceeded'\r\nPONG\r\n"
+    );
+    assert!(!host.closed.contains_key(&conn));
+    assert_eq!(host.broker.stats().subscriptions, 2);
+    // A sid already in use is not a new subscription, so it is not refused.
+    host.send(conn, "SUB a 1\r\nPUB c 1\r\nx\r\nPUB a 1\r\ny\r\n");
+    assert_eq!(host.take(conn), "MSG a 1 1\r\ny\r\n");
+}

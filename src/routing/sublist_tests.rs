@@ -1,12 +1,11 @@
 //! Sublist tests: behaviour cases (many after nats-server's sublist_test.go), the cache, pruning,
 //! and a model check against a linear matcher built on `subject_matches`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 
 use super::*;
-use crate::routing::subject::subject_matches;
 
 fn ids(raw: &[u64]) -> Vec<SubId> {
     raw.iter().copied().map(SubId).collect()
@@ -545,36 +544,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
     ]
 }
 
-type Entry = (String, Option<String>, u64);
-
-/// The linear matcher: every live subscription tested with `subject_matches`.
-fn model_match(model: &BTreeSet<Entry>, subject: &str) -> SubMatch {
-    let mut plain = BTreeSet::new();
-    let mut queues: BTreeMap<&str, BTreeSet<SubId>> = BTreeMap::new();
-    for (filter, queue, id) in model {
-        if !subject_matches(filter.as_bytes(), subject.as_bytes()) {
-            continue;
-        }
-        match queue {
-            None => {
-                plain.insert(SubId(*id));
-            }
-            Some(name) => {
-                queues.entry(name).or_default().insert(SubId(*id));
-            }
-        }
-    }
-    SubMatch {
-        plain: plain.into_iter().collect(),
-        queues: queues
-            .into_iter()
-            .map(|(name, members)| QueueGroup {
-                name: Bytes::copy_from_slice(name.as_bytes()),
-                members: members.into_iter().collect(),
-            })
-            .collect(),
-    }
-}
+use crate::fuzzing::{model_match, Entry};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
