@@ -154,9 +154,20 @@ impl Clock for SystemClock {
 /// none. It runs on the driver's task between turns: it must be quick and must not block.
 pub type Observer = Box<dyn FnMut(&Broker, &mut dyn Iterator<Item = ConnId>) + Send>;
 
+/// A look at the broker from outside the driver's task (a monitoring request). It runs on the
+/// driver's task between turns: it must be quick.
+type Inspect = Box<dyn FnOnce(&Broker, Now) + Send>;
+/// A change to the broker from outside (a config reload, lame duck mode). Outputs it causes
+/// are handed over right after it runs.
+type Control = Box<dyn FnOnce(&mut Broker, Now) + Send>;
+
 /// Requests from a [`DriverHandle`].
 enum Command {
     Stats(oneshot::Sender<Stats>),
+    Inspect(Inspect),
+    Control(Control),
+    /// Stop accepting connections; those already accepted carry on.
+    StopAccepting,
     Shutdown,
 }
 
@@ -209,6 +220,42 @@ impl DriverHandle {
             return Stats::default();
         }
         answer.await.unwrap_or_default()
+    }
+
+    /// Runs `look` on the driver's task with the broker and the current time, and returns what
+    /// it returns; `None` if the driver has stopped. `look` must be quick: routing waits for it.
+    pub async fn inspect<R, F>(&self, look: F) -> Option<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Broker, Now) -> R + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Inspect(Box::new(move |broker: &Broker, now: Now| {
+            // The asker may have gone; then nobody wants the answer.
+            let _ = reply.send(look(broker, now));
+        }));
+        self.commands.send(command).ok()?;
+        answer.await.ok()
+    }
+
+    /// Runs `change` on the driver's task with the broker and the current time, hands over the
+    /// outputs it causes, and returns what it returns; `None` if the driver has stopped.
+    pub async fn control<R, F>(&self, change: F) -> Option<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Broker, Now) -> R + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Control(Box::new(move |broker: &mut Broker, now: Now| {
+            let _ = reply.send(change(broker, now));
+        }));
+        self.commands.send(command).ok()?;
+        answer.await.ok()
+    }
+
+    /// Stops accepting new connections (lame duck mode); accepted ones carry on.
+    pub fn stop_accepting(&self) {
+        let _ = self.commands.send(Command::StopAccepting);
     }
 
     /// Asks the driver to stop accepting, close every client and return from `run`.
@@ -288,6 +335,12 @@ impl<L: Listener, C: Clock> Driver<L, C> {
                     Some(Command::Stats(reply)) => {
                         // The asker may have gone; then nobody wants the answer.
                         let _ = reply.send(self.broker.stats().clone());
+                    }
+                    Some(Command::Inspect(look)) => look(&self.broker, self.clock.now()),
+                    Some(Command::Control(change)) => change(&mut self.broker, self.clock.now()),
+                    Some(Command::StopAccepting) => {
+                        // Aborting drops the listener, so the port is closed for new clients.
+                        acceptor.abort();
                     }
                     Some(Command::Shutdown) | None => break,
                 },
