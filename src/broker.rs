@@ -15,6 +15,7 @@
 mod deliver;
 #[cfg(feature = "fault-injection")]
 pub mod faults;
+mod lame_duck;
 mod lifecycle;
 mod ops;
 #[cfg(test)]
@@ -54,6 +55,10 @@ pub enum Output {
     /// Run this pure, CPU-heavy job off the driver's thread and hand its result back through
     /// `handle_work_done`.
     Work(Work),
+    /// Stop accepting connections (lame duck mode); the ones already accepted carry on.
+    StopAccepting,
+    /// Lame duck mode is over, every client is gone: shut down as on SIGTERM.
+    Exit,
 }
 
 /// A pure CPU job (bcrypt verification) the broker wants run where it cannot stall routing.
@@ -117,6 +122,8 @@ pub struct Broker {
     /// The latest `now` seen; outputs drained without a `now` are stamped with it.
     now: Now,
     stats: Stats,
+    /// Set once lame duck mode begins; never cleared (the server exits at its end).
+    lame_duck: Option<lame_duck::LameDuck>,
 }
 
 /// nats-server's match cache size (server/sublist.go `slCacheMax`).
@@ -150,6 +157,7 @@ impl Broker {
             outputs: VecDeque::new(),
             now,
             stats: Stats::default(),
+            lame_duck: None,
         }
     }
 
@@ -199,6 +207,15 @@ impl Broker {
         self.sessions.insert(conn, session);
         self.stats.connections += 1;
         self.stats.total_connections += 1;
+        if self.lame_duck.is_some() {
+            // Accepted just before the listener closed: nats-server would not have taken it,
+            // so it gets nothing, not even INFO.
+            if let Some(session) = self.sessions.get_mut(&conn) {
+                session.outbound.discard();
+            }
+            self.close(conn, None);
+            return conn;
+        }
         if at_limit {
             tracing::error!("{peer} - cid:{} - maximum connections exceeded", conn.0);
             self.close(conn, Some(ErrText::MaxConnectionsExceeded));
@@ -265,6 +282,7 @@ impl Broker {
     /// Fires every timer due at `now.mono`.
     pub fn handle_timeout(&mut self, now: Now) {
         self.now = now;
+        self.fire_lame_duck(now.mono);
         while let Some(&(at, conn, kind)) = self.timers.first() {
             if at > now.mono {
                 break;
@@ -279,7 +297,11 @@ impl Broker {
 
     /// The earliest time `handle_timeout` must be called, if any timer is armed.
     pub fn poll_timeout(&self) -> Option<Mono> {
-        self.timers.first().map(|&(at, _, _)| at)
+        let session_timer = self.timers.first().map(|&(at, _, _)| at);
+        match (session_timer, self.lame_duck_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The next thing the host must do, or `None` when there is nothing left.

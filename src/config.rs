@@ -51,6 +51,10 @@ pub struct Config {
     /// Subscriptions per connection; 0 is unlimited.
     pub subscriptions_max: u32,
     pub auth: AuthConfig,
+    /// Lame duck mode closes clients over this time (nats-server `lame_duck_duration`).
+    pub lame_duck_duration: Duration,
+    /// Lame duck mode waits this long before it starts closing clients.
+    pub lame_duck_grace_period: Duration,
 }
 
 impl Config {
@@ -62,8 +66,55 @@ impl Config {
                 self.payload_bytes_max, self.pending_bytes_max
             ));
         }
+        if !self.lame_duck_duration.is_zero()
+            && self.lame_duck_grace_period >= self.lame_duck_duration
+        {
+            return Err(format!(
+                "lame duck grace period ({}) should be strictly lower than lame duck duration ({})",
+                go_duration(self.lame_duck_grace_period),
+                go_duration(self.lame_duck_duration)
+            ));
+        }
         Ok(())
     }
+}
+
+/// A duration as Go's `time.Duration.String` prints it (`2m0s`, `1.5s`, `250ms`, `0s`), for
+/// messages that must read like nats-server's.
+pub fn go_duration(d: Duration) -> String {
+    let nanos = d.as_nanos();
+    if nanos == 0 {
+        return "0s".to_string();
+    }
+    if nanos < 1_000_000_000 {
+        // Below a second Go picks the largest unit that keeps an integer part.
+        let (unit, size) = match nanos {
+            0..1_000 => ("ns", 1),
+            1_000..1_000_000 => ("µs", 1_000),
+            _ => ("ms", 1_000_000),
+        };
+        return format!("{}{unit}", fraction(nanos, size));
+    }
+    let hours = nanos / 3_600_000_000_000;
+    let minutes = nanos / 60_000_000_000 % 60;
+    let seconds = fraction(nanos % 60_000_000_000, 1_000_000_000);
+    match (hours, minutes) {
+        (0, 0) => format!("{seconds}s"),
+        (0, m) => format!("{m}m{seconds}s"),
+        (h, m) => format!("{h}h{m}m{seconds}s"),
+    }
+}
+
+/// `value / size` with the fraction's trailing zeros dropped (`1500, 1000` → `1.5`).
+fn fraction(value: u128, size: u128) -> String {
+    let whole = value / size;
+    let rest = value % size;
+    if rest == 0 {
+        return whole.to_string();
+    }
+    let width = size.ilog10() as usize;
+    let digits = format!("{rest:0width$}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
 }
 
 impl Default for Config {
@@ -84,6 +135,8 @@ impl Default for Config {
             connections_max: 64 * 1024,
             subscriptions_max: 0,
             auth: AuthConfig::None,
+            lame_duck_duration: Duration::from_secs(120),
+            lame_duck_grace_period: Duration::from_secs(10),
         }
     }
 }
@@ -91,6 +144,38 @@ impl Default for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_print_like_go() {
+        let cases = [
+            (Duration::ZERO, "0s"),
+            (Duration::from_nanos(7), "7ns"),
+            (Duration::from_micros(2), "2µs"),
+            (Duration::from_micros(1500), "1.5ms"),
+            (Duration::from_millis(250), "250ms"),
+            (Duration::from_secs(10), "10s"),
+            (Duration::from_millis(1500), "1.5s"),
+            (Duration::from_secs(120), "2m0s"),
+            (Duration::from_secs(3600), "1h0m0s"),
+            (Duration::from_secs(3723), "1h2m3s"),
+        ];
+        for (d, text) in cases {
+            assert_eq!(go_duration(d), text);
+        }
+    }
+
+    #[test]
+    fn lame_duck_grace_must_be_under_the_duration() {
+        let config = Config {
+            lame_duck_duration: Duration::from_secs(10),
+            lame_duck_grace_period: Duration::from_secs(10),
+            ..Config::default()
+        };
+        assert_eq!(
+            config.validate(),
+            Err("lame duck grace period (10s) should be strictly lower than lame duck duration (10s)".to_string())
+        );
+    }
 
     #[test]
     fn payload_above_pending_is_refused() {

@@ -166,8 +166,6 @@ enum Command {
     Stats(oneshot::Sender<Stats>),
     Inspect(Inspect),
     Control(Control),
-    /// Stop accepting connections; those already accepted carry on.
-    StopAccepting,
     Shutdown,
 }
 
@@ -253,9 +251,10 @@ impl DriverHandle {
         answer.await.ok()
     }
 
-    /// Stops accepting new connections (lame duck mode); accepted ones carry on.
-    pub fn stop_accepting(&self) {
-        let _ = self.commands.send(Command::StopAccepting);
+    /// Enters lame duck mode (see [`Broker::enter_lame_duck`]); `run` returns when it is over.
+    pub async fn lame_duck(&self) {
+        self.control(|broker, now| broker.enter_lame_duck(now))
+            .await;
     }
 
     /// Asks the driver to stop accepting, close every client and return from `run`.
@@ -277,6 +276,10 @@ pub struct Driver<L: Listener, C: Clock> {
     /// How long a closing socket may take to flush what is queued before it is dropped.
     close_linger: Duration,
     observer: Option<Observer>,
+    /// The accept loop's task, while it runs.
+    acceptor: Option<JoinHandle<()>>,
+    /// The broker asked to exit (lame duck mode is over).
+    exit: bool,
 }
 
 impl<L: Listener, C: Clock> Driver<L, C> {
@@ -296,6 +299,8 @@ impl<L: Listener, C: Clock> Driver<L, C> {
             conns: BTreeMap::new(),
             close_linger,
             observer: None,
+            acceptor: None,
+            exit: false,
         };
         let handle = DriverHandle {
             commands: commands_tx,
@@ -311,10 +316,10 @@ impl<L: Listener, C: Clock> Driver<L, C> {
     /// Runs until [`DriverHandle::shutdown`] (or until every handle is dropped), then closes
     /// every connection, giving each up to the close linger to flush.
     pub async fn run(mut self) {
-        let acceptor = match self.listener.take() {
-            Some(listener) => tokio::spawn(accept_loop(listener, self.events_tx.clone())),
-            None => tokio::spawn(async {}),
-        };
+        if let Some(listener) = self.listener.take() {
+            let events = self.events_tx.clone();
+            self.acceptor = Some(tokio::spawn(accept_loop(listener, events)));
+        }
         // The broker may have output from construction; hand it over before waiting.
         self.drain_outputs();
 
@@ -338,10 +343,6 @@ impl<L: Listener, C: Clock> Driver<L, C> {
                     }
                     Some(Command::Inspect(look)) => look(&self.broker, self.clock.now()),
                     Some(Command::Control(change)) => change(&mut self.broker, self.clock.now()),
-                    Some(Command::StopAccepting) => {
-                        // Aborting drops the listener, so the port is closed for new clients.
-                        acceptor.abort();
-                    }
                     Some(Command::Shutdown) | None => break,
                 },
                 () = &mut timer, if armed.is_some() => {
@@ -361,10 +362,15 @@ impl<L: Listener, C: Clock> Driver<L, C> {
             if let Some(observe) = &mut self.observer {
                 observe(&self.broker, &mut self.conns.keys().copied());
             }
+            if self.exit {
+                break;
+            }
         }
         // Wait until the task is really gone, so the listener is closed when `run` returns.
-        acceptor.abort();
-        let _ = acceptor.await;
+        if let Some(acceptor) = self.acceptor.take() {
+            acceptor.abort();
+            let _ = acceptor.await;
+        }
         self.close_all().await;
     }
 
@@ -432,6 +438,13 @@ impl<L: Listener, C: Clock> Driver<L, C> {
                         c.reader_task.abort();
                     }
                 }
+                Output::StopAccepting => {
+                    // Aborting the task drops the listener: the port refuses new clients.
+                    if let Some(acceptor) = self.acceptor.take() {
+                        acceptor.abort();
+                    }
+                }
+                Output::Exit => self.exit = true,
                 Output::Work(work) => {
                     let events = self.events_tx.clone();
                     tokio::task::spawn_blocking(move || {

@@ -13,6 +13,7 @@ pub mod driver;
 pub mod logging;
 mod ports;
 pub mod server;
+pub mod signals;
 
 pub use driver::{Clock, Driver, DriverHandle, Listener, SystemClock};
 pub use server::{Server, ServerOptions};

@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use switchboard_server::cli::{self, Action, CliError};
-use switchboard_server::{logging, Server};
+use switchboard_server::logging::{self, LogHandle};
+use switchboard_server::signals::{Signal, Signals};
+use switchboard_server::Server;
 
 fn main() -> ExitCode {
     let mut args = Vec::new();
@@ -28,10 +30,13 @@ fn main() -> ExitCode {
         }
         Err(error) => return refuse(&error),
     };
-    if let Err(error) = logging::init(&options.log) {
-        eprintln!("switchboard: {error}");
-        return ExitCode::FAILURE;
-    }
+    let log = match logging::init(&options.log) {
+        Ok(log) => log,
+        Err(error) => {
+            eprintln!("switchboard: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -42,7 +47,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(options.server))
+    runtime.block_on(serve(options.server, log))
 }
 
 /// Prints why the command line was refused, and says how to exit.
@@ -55,37 +60,61 @@ fn refuse(error: &CliError) -> ExitCode {
     ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))
 }
 
-/// Runs until SIGINT or SIGTERM, then shuts down cleanly.
-async fn serve(options: switchboard_server::ServerOptions) -> ExitCode {
-    let server = match Server::start(options).await {
+/// Runs until SIGINT or SIGTERM (or the end of lame duck mode), handling the other signals as
+/// nats-server does (server/signal.go): SIGHUP reloads the config, SIGUSR1 reopens the log
+/// file, SIGUSR2 enters lame duck mode.
+async fn serve(options: switchboard_server::ServerOptions, log: LogHandle) -> ExitCode {
+    let mut server = match Server::start(options).await {
         Ok(server) => server,
         Err(error) => {
             tracing::error!("{error}");
             return ExitCode::FAILURE;
         }
     };
-    match wait_for_signal().await {
-        Ok(name) => tracing::info!("Trapped {name:?} signal"),
-        Err(error) => tracing::error!("Could not wait for signals, shutting down: {error}"),
+    let mut signals = match Signals::new() {
+        Ok(signals) => signals,
+        Err(error) => {
+            tracing::error!("Could not wait for signals, shutting down: {error}");
+            server.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut lame_duck = false;
+    loop {
+        tokio::select! {
+            biased;
+            signal = signals.next() => {
+                tracing::info!("Trapped {:?} signal", signal.name());
+                match signal {
+                    Signal::Interrupt => break,
+                    // SIGTERM during lame duck mode lets it finish (nats-server does the same).
+                    Signal::Terminate if lame_duck => {}
+                    Signal::Terminate => break,
+                    Signal::Hangup => tracing::error!(
+                        "Failed to reload server configuration: can only reload config when a file is provided using -c or --config"
+                    ),
+                    Signal::User1 => reopen_log(&log),
+                    Signal::User2 => {
+                        lame_duck = true;
+                        server.lame_duck().await;
+                    }
+                }
+            }
+            () = server.stopped() => break,
+        }
     }
     server.shutdown().await;
     ExitCode::SUCCESS
 }
 
-/// Waits for SIGINT or SIGTERM and names it as Go's `os.Signal.String()` does.
-#[cfg(unix)]
-async fn wait_for_signal() -> std::io::Result<&'static str> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    tokio::select! {
-        biased;
-        _ = interrupt.recv() => Ok("interrupt"),
-        _ = terminate.recv() => Ok("terminated"),
+/// SIGUSR1: open the log file again by name (after logrotate moved it).
+fn reopen_log(log: &LogHandle) {
+    if log.file().is_none() {
+        tracing::info!("File log re-open ignored, not a file logger");
+        return;
     }
-}
-
-#[cfg(not(unix))]
-async fn wait_for_signal() -> std::io::Result<&'static str> {
-    tokio::signal::ctrl_c().await.map(|()| "interrupt")
+    match log.reopen() {
+        Ok(()) => tracing::info!("File log re-opened"),
+        Err(error) => tracing::error!("Could not re-open log file: {error}"),
+    }
 }

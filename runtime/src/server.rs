@@ -47,7 +47,8 @@ impl Default for ServerOptions {
 pub struct Server {
     local_addr: SocketAddr,
     handle: DriverHandle,
-    driver: JoinHandle<()>,
+    /// `None` once [`Server::stopped`] has seen it end.
+    driver: Option<JoinHandle<()>>,
     ports_file: Option<PathBuf>,
 }
 
@@ -99,7 +100,7 @@ impl Server {
         Ok(Server {
             local_addr,
             handle,
-            driver,
+            driver: Some(driver),
             ports_file: ports_file.flatten(),
         })
     }
@@ -124,14 +125,34 @@ impl Server {
         self.handle.stats().await
     }
 
+    /// The handle to the running driver (monitoring, reload and lame duck use it).
+    pub fn handle(&self) -> &DriverHandle {
+        &self.handle
+    }
+
+    /// Enters lame duck mode (SIGUSR2): stops accepting, tells clients with an INFO carrying
+    /// `ldm`, closes them over the lame duck duration, then the driver stops by itself
+    /// ([`Server::stopped`] returns); call [`Server::shutdown`] to finish.
+    pub async fn lame_duck(&self) {
+        self.handle.lame_duck().await;
+    }
+
+    /// Returns when the driver has stopped by itself (the end of lame duck mode). Cancel-safe.
+    pub async fn stopped(&mut self) {
+        if let Some(driver) = &mut self.driver {
+            if let Err(error) = driver.await {
+                tracing::error!("Driver task failed: {error}");
+            }
+            self.driver = None;
+        }
+    }
+
     /// Stops accepting, closes every client (each gets up to the write deadline to take what
     /// was queued for it), waits for the driver, and removes the ports file.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         tracing::info!("Initiating Shutdown...");
         self.handle.shutdown();
-        if let Err(error) = self.driver.await {
-            tracing::error!("Driver task failed: {error}");
-        }
+        self.stopped().await;
         if let Some(path) = &self.ports_file {
             if let Err(error) = std::fs::remove_file(path) {
                 tracing::error!("Error cleaning up ports file {}: {error}", path.display());

@@ -65,6 +65,7 @@ impl Broker {
             } => self.op_sub(conn, subject, queue, sid),
             ClientOp::Unsub { sid, max } => self.op_unsub(conn, &sid, max),
             ClientOp::Ping => {
+                session.first_pong_sent = true;
                 session.outbound.push_slice(encode::PONG);
                 self.mark_dirty(conn);
             }

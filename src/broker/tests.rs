@@ -13,6 +13,9 @@ struct Host {
     closed: BTreeMap<ConnId, &'static str>,
     stuck: BTreeSet<ConnId>,
     work: Vec<Work>,
+    /// The broker asked to stop accepting / to exit (lame duck mode).
+    accepting: bool,
+    exited: bool,
 }
 
 fn peer(port: u16) -> SocketAddr {
@@ -28,6 +31,8 @@ impl Host {
             closed: BTreeMap::new(),
             stuck: BTreeSet::new(),
             work: Vec::new(),
+            accepting: true,
+            exited: false,
         }
     }
 
@@ -49,6 +54,8 @@ impl Host {
                     self.closed.insert(conn, "abort");
                 }
                 Output::Work(work) => self.work.push(work),
+                Output::StopAccepting => self.accepting = false,
+                Output::Exit => self.exited = true,
             }
         }
     }
@@ -383,4 +390,77 @@ fn max_subscriptions_refuses_the_extra_sub_and_keeps_the_connection() {
     // A sid already in use is not a new subscription, so it is not refused.
     host.send(conn, "SUB a 1\r\nPUB c 1\r\nx\r\nPUB a 1\r\ny\r\n");
     assert_eq!(host.take(conn), "MSG a 1 1\r\ny\r\n");
+}
+
+#[test]
+fn lame_duck_informs_protocol_1_clients_then_closes_all_and_exits() {
+    let config = Config {
+        lame_duck_duration: Duration::from_secs(30),
+        lame_duck_grace_period: Duration::from_secs(10),
+        ..Config::default()
+    };
+    let mut host = Host::new(config);
+    let modern = host.connect(r#"{"protocol":1,"verbose":false}"#);
+    host.send(modern, "PING\r\n");
+    let old = host.connect(r#"{"verbose":false}"#);
+    host.send(old, "PING\r\n");
+    // Protocol 1, but no PING answered yet: nats-server does not send it async INFO.
+    let fresh = host.connect(r#"{"protocol":1,"verbose":false}"#);
+    for conn in [modern, old, fresh] {
+        host.take(conn);
+    }
+
+    host.broker.enter_lame_duck(host.now);
+    host.drain();
+    assert!(!host.accepting);
+    assert!(host.broker.in_lame_duck());
+    let info = host.take(modern);
+    assert!(
+        info.starts_with("INFO {") && info.contains(r#""ldm":true"#),
+        "{info}"
+    );
+    assert_eq!(host.take(old), "");
+    assert_eq!(host.take(fresh), "");
+
+    // Nothing closes during the grace period.
+    host.advance(Duration::from_millis(9_999));
+    assert!(host.closed.is_empty());
+    // Then the three close one at a time, at most 1 s apart (20 s spread / 3, capped).
+    let mut closes = Vec::new();
+    while host.advance_to_next_timer(Duration::from_secs(2)) {
+        if host.closed.len() > closes.len() {
+            closes.push(host.now.mono);
+        }
+        if host.exited {
+            break;
+        }
+    }
+    assert_eq!(host.closed.len(), 3, "{:?}", host.closed);
+    assert!(host.closed.values().all(|how| *how == "close"));
+    assert!(host.exited);
+    for pair in closes.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(500) && gap <= Duration::from_secs(1),
+            "{gap:?}"
+        );
+    }
+    // Entering again changes nothing.
+    host.exited = false;
+    host.broker.enter_lame_duck(host.now);
+    host.drain();
+    assert!(!host.exited);
+}
+
+#[test]
+fn lame_duck_without_clients_exits_at_once_and_refuses_late_accepts() {
+    let mut host = Host::new(Config::default());
+    host.broker.enter_lame_duck(host.now);
+    host.drain();
+    assert!(!host.accepting && host.exited);
+    // A connection the listener took just before it closed is closed without INFO.
+    let late = host.broker.handle_accept(host.now, peer(40001));
+    host.drain();
+    assert_eq!(host.closed.get(&late), Some(&"close"));
+    assert_eq!(host.take(late), "");
 }

@@ -89,6 +89,9 @@ pub(crate) struct Session {
     pub(crate) timers: [Option<Mono>; TimerKind::COUNT],
     /// Queued in the broker's dirty list for a Transmit.
     pub(crate) dirty: bool,
+    /// A PONG has been sent: from then on the client may be sent an asynchronous INFO
+    /// (nats-server's `firstPongSent`).
+    pub(crate) first_pong_sent: bool,
 }
 
 impl Session {
@@ -106,6 +109,7 @@ impl Session {
             last_in: now,
             timers: [None; TimerKind::COUNT],
             dirty: false,
+            first_pong_sent: false,
         }
     }
 
