@@ -32,6 +32,11 @@ pub enum Action {
     Help,
     /// `-v`, `--version`, or the command `version`: print the version, exit 0.
     Version,
+    /// `-sl`, `--signal <command>[=<pid or pid file>]`: signal a running server, exit.
+    Signal {
+        command: String,
+        pid: Option<String>,
+    },
 }
 
 /// Everything needed to run the server.
@@ -89,12 +94,16 @@ Authorization Options:
 Switchboard Options:
         --seed <n>                   Seed for every random choice (default: from the OS; logged at start)
 
+Signal Options:
+    -sl,--signal <signal>[=<pid>]    Send signal to switchboard process (ldm, stop, quit, term, reopen, reload)
+                                     <pid> can be either a PID (e.g. 1) or the path to a PID file (e.g. /var/run/switchboard.pid)
+
 Common Options:
     -h, --help                       Show this message
     -v, --version                    Show version
 
 Not supported yet (refused with an error): -c/--config, -t, -m/--http_port,
--ms/--https_port, -sl/--signal, --client_advertise, -s/--syslog, -r/--remote_syslog,
+-ms/--https_port, --client_advertise, -s/--syslog, -r/--remote_syslog,
 --log_size_limit, --max_traced_msg_len, -js/--jetstream, -sd/--store_dir, TLS, cluster
 and profiling options.
 ";
@@ -122,6 +131,7 @@ enum Flag {
     Auth,
     Config,
     CheckConfig,
+    Signal,
     Seed,
 }
 
@@ -148,6 +158,7 @@ impl Flag {
             "auth" => Flag::Auth,
             "c" | "config" => Flag::Config,
             "t" => Flag::CheckConfig,
+            "sl" | "signal" => Flag::Signal,
             "seed" => Flag::Seed,
             _ => return None,
         })
@@ -177,8 +188,6 @@ const UNSUPPORTED: &[(&str, bool)] = &[
     ("http_port", false),
     ("ms", false),
     ("https_port", false),
-    ("sl", false),
-    ("signal", false),
     ("client_advertise", false),
     ("s", true),
     ("syslog", true),
@@ -226,6 +235,7 @@ struct Parsed {
     auth: Option<String>,
     config: Option<String>,
     check_config: bool,
+    signal: Option<String>,
     seed: Option<u64>,
     /// Unsupported flags seen, as written (without dashes).
     unsupported: Vec<String>,
@@ -339,6 +349,7 @@ impl Parsed {
             Flag::Pass => self.pass = text_owned(),
             Flag::Auth => self.auth = text_owned(),
             Flag::Config => self.config = text_owned(),
+            Flag::Signal => self.signal = text_owned(),
             _ => {} // boolean: `is_bool` keeps them away
         }
         Ok(())
@@ -360,6 +371,20 @@ impl Parsed {
                     "unrecognized command: {command:?}"
                 ))),
             };
+        }
+        // nats-server handles a signal request before anything else is checked.
+        if let Some(signal) = self.signal.filter(|s| !s.is_empty()) {
+            let mut parts = signal.split('=');
+            let command = parts.next().unwrap_or_default().to_string();
+            let pid = parts.next().map(str::to_string);
+            let extra: Vec<&str> = parts.collect();
+            if !extra.is_empty() {
+                return Err(CliError::Fatal(format!(
+                    "invalid signal parameters: [{}]",
+                    extra.join(" ")
+                )));
+            }
+            return Ok(Action::Signal { command, pid });
         }
         if let Some(name) = self.unsupported.first() {
             return Err(CliError::Fatal(format!(
@@ -609,6 +634,28 @@ mod tests {
         assert_eq!(
             error(&["-D", "false"]),
             CliError::Fatal("unrecognized command: \"false\"".into())
+        );
+    }
+
+    #[test]
+    fn signal_flag_takes_a_command_and_an_optional_pid() {
+        let signal = |args: &[&str]| match parse(args.iter().copied()) {
+            Ok(Action::Signal { command, pid }) => (command, pid),
+            other => panic!("{args:?} gave {other:?}"),
+        };
+        assert_eq!(signal(&["--signal", "reload"]), ("reload".into(), None));
+        assert_eq!(
+            signal(&["-sl", "ldm=/run/s.pid"]),
+            ("ldm".into(), Some("/run/s.pid".into()))
+        );
+        // It wins over everything else, as in nats-server.
+        assert_eq!(
+            signal(&["--signal=quit=12", "-c", "x.conf"]),
+            ("quit".into(), Some("12".into()))
+        );
+        assert_eq!(
+            error(&["--signal", "stop=1=2=3"]),
+            CliError::Fatal("invalid signal parameters: [2 3]".into())
         );
     }
 

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use switchboard_server::cli::{self, Action, CliError};
 use switchboard_server::logging::{self, LogHandle};
-use switchboard_server::signals::{Signal, Signals};
+use switchboard_server::signals::{self, Signal, Signals};
 use switchboard_server::Server;
 
 fn main() -> ExitCode {
@@ -27,6 +27,15 @@ fn main() -> ExitCode {
         Ok(Action::Version) => {
             println!("switchboard: v{}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
+        }
+        Ok(Action::Signal { command, pid }) => {
+            return match signals::send(&command, pid.as_deref()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("switchboard: {error}");
+                    ExitCode::FAILURE
+                }
+            };
         }
         Err(error) => return refuse(&error),
     };
