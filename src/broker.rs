@@ -18,6 +18,7 @@ pub mod faults;
 mod lame_duck;
 mod lifecycle;
 mod ops;
+mod reload;
 #[cfg(test)]
 mod tests;
 
@@ -65,6 +66,8 @@ pub enum Output {
 #[derive(Debug)]
 pub struct Work {
     pub(crate) conn: ConnId,
+    /// Checking a connected client again after a config reload changed its credentials.
+    pub(crate) recheck: bool,
     pub(crate) password: String,
     pub(crate) hash: String,
 }
@@ -73,6 +76,7 @@ pub struct Work {
 #[derive(Debug)]
 pub struct WorkDone {
     pub(crate) conn: ConnId,
+    pub(crate) recheck: bool,
     pub(crate) ok: bool,
 }
 
@@ -82,6 +86,7 @@ impl Work {
         let ok = bcrypt::verify(&self.password, &self.hash).unwrap_or(false);
         WorkDone {
             conn: self.conn,
+            recheck: self.recheck,
             ok,
         }
     }
@@ -267,6 +272,18 @@ impl Broker {
     pub fn handle_work_done(&mut self, now: Now, done: WorkDone) {
         self.now = now;
         let conn = done.conn;
+        if done.recheck {
+            // A connected client whose credentials a reload changed: it stays only if they
+            // still hold.
+            let connected = self
+                .sessions
+                .get(&conn)
+                .is_some_and(|s| s.phase == Phase::Connected);
+            if connected && !done.ok {
+                self.auth_violation(conn);
+            }
+            return;
+        }
         match self.sessions.get(&conn) {
             Some(s) if s.phase == Phase::Authenticating => {}
             _ => return, // closed meanwhile (e.g. auth timeout): nothing to do

@@ -120,6 +120,7 @@ impl Broker {
                 session.phase = Phase::Authenticating;
                 self.outputs.push_back(Output::Work(Work {
                     conn,
+                    recheck: false,
                     password,
                     hash,
                 }));

@@ -464,3 +464,54 @@ fn lame_duck_without_clients_exits_at_once_and_refuses_late_accepts() {
     assert_eq!(host.closed.get(&late), Some(&"close"));
     assert_eq!(host.take(late), "");
 }
+
+#[test]
+fn reload_applies_limits_to_open_clients_and_rechecks_credentials() {
+    let user = |user: &str, password: &str| User {
+        user: user.into(),
+        password: password.into(),
+    };
+    let before = Config {
+        auth: AuthConfig::Users(vec![user("a", "x"), user("b", "y")]),
+        ..Config::default()
+    };
+    let mut host = Host::new(before.clone());
+    let a = host.connect(r#"{"verbose":false,"user":"a","pass":"x"}"#);
+    let b = host.connect(r#"{"verbose":false,"user":"b","pass":"y"}"#);
+    host.take(a);
+    host.take(b);
+
+    let after = Config {
+        auth: AuthConfig::Users(vec![user("a", "x"), user("b", "changed")]),
+        payload_bytes_max: 8,
+        ..before.clone()
+    };
+    let changes = host
+        .broker
+        .reload(host.now, after)
+        .expect("live changes only");
+    host.drain();
+    assert_eq!(
+        changes,
+        ["Reloaded: max_payload = 8", "Reloaded: authorization users"]
+    );
+    assert_eq!(host.take(b), "-ERR 'Authorization Violation'\r\n");
+    assert_eq!(host.closed.get(&b), Some(&"close"));
+    assert!(!host.closed.contains_key(&a));
+    // The new payload limit holds for the client that was already connected.
+    host.send(a, "PUB x 9\r\n123456789\r\n");
+    assert_eq!(host.take(a), "-ERR 'Maximum Payload Violation'\r\n");
+
+    // A field that cannot change refuses the whole reload.
+    let mut host = Host::new(before.clone());
+    let refused = Config {
+        server_name: "other".into(),
+        payload_bytes_max: 8,
+        ..before.clone()
+    };
+    assert!(host.broker.reload(host.now, refused).is_err());
+    assert_eq!(
+        host.broker.config().payload_bytes_max,
+        before.payload_bytes_max
+    );
+}

@@ -451,6 +451,11 @@ impl Parser {
         }
     }
 
+    /// Changes the control-line limit for lines not yet parsed (a config reload).
+    pub fn set_control_line_bytes_max(&mut self, n: usize) {
+        self.limits.control_line_bytes_max = n;
+    }
+
     /// Changes the PUB/HPUB size limit for control lines not yet parsed.
     pub fn set_payload_bytes_max(&mut self, n: usize) {
         self.limits.payload_bytes_max = n;
