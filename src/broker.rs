@@ -31,6 +31,8 @@ use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
 use crate::config::{AuthConfig, Config};
+use crate::monitor::closed::ClosedRing;
+use crate::monitor::{CloseCounts, CloseReason, PendingBytesHistogram};
 use crate::protocol::{encode, ErrText, Parser, ParserLimits, ServerInfo};
 use crate::routing::{SubId, Sublist};
 use crate::seed::Seed;
@@ -103,6 +105,11 @@ pub struct Stats {
     pub out_msgs: u64,
     pub in_bytes: u64,
     pub out_bytes: u64,
+    /// Connections closed, per reason (`stale_connections` is one of them).
+    pub closes: CloseCounts,
+    /// A connection's pending bytes each time its bytes are handed to the host (see
+    /// [`PendingBytesHistogram`]).
+    pub pending_bytes: PendingBytesHistogram,
 }
 
 /// The broker state machine. See the module docs for the loop contract.
@@ -129,6 +136,8 @@ pub struct Broker {
     stats: Stats,
     /// Set once lame duck mode begins; never cleared (the server exits at its end).
     lame_duck: Option<lame_duck::LameDuck>,
+    /// The most recently closed connections, for `/connz?state=closed`.
+    closed: ClosedRing,
 }
 
 /// nats-server's match cache size (server/sublist.go `slCacheMax`).
@@ -162,6 +171,7 @@ impl Broker {
             outputs: VecDeque::new(),
             now,
             stats: Stats::default(),
+            closed: ClosedRing::default(),
             lame_duck: None,
         }
     }
@@ -187,6 +197,16 @@ impl Broker {
         &self.stats
     }
 
+    /// What the monitor reads (`crate::monitor`), borrowed: a snapshot copies only what it shows.
+    pub(crate) fn monitor_view(&self) -> crate::monitor::View<'_> {
+        crate::monitor::View {
+            sessions: &self.sessions,
+            subs: &self.subs,
+            sublist: &self.sublist,
+            closed: &self.closed,
+        }
+    }
+
     /// Outbound bytes pending (queued plus in flight) for `conn`, if it is open.
     pub fn pending_bytes(&self, conn: ConnId) -> Option<usize> {
         self.sessions.get(&conn).map(|s| s.outbound.pending_bytes())
@@ -202,7 +222,7 @@ impl Broker {
             control_line_bytes_max: self.config.control_line_bytes_max as usize,
             payload_bytes_max: self.config.payload_bytes_max as usize,
         });
-        let mut session = Session::new(conn, peer, parser, now.mono);
+        let mut session = Session::new(conn, peer, parser, now);
         let info = self.info_for(&session);
         let before = session.outbound.buf().len();
         encode::info(session.outbound.buf(), &info);
@@ -218,7 +238,7 @@ impl Broker {
             if let Some(session) = self.sessions.get_mut(&conn) {
                 session.outbound.discard();
             }
-            self.close(conn, None);
+            self.close_because(conn, CloseReason::ServerShutdown, None);
             return conn;
         }
         if at_limit {
@@ -262,7 +282,7 @@ impl Broker {
     /// The socket closed or failed (EOF, reset, write error).
     pub fn handle_disconnected(&mut self, now: Now, conn: ConnId) {
         self.now = now;
-        if let Some(session) = self.remove_session(conn) {
+        if let Some(session) = self.remove_session(conn, CloseReason::ClientClosed) {
             tracing::debug!("{} - Client connection closed", session.log_name());
             self.outputs.push_back(Output::Abort { conn });
         }
@@ -332,6 +352,8 @@ impl Broker {
                 continue;
             }
             let chunks = session.outbound.take(self.now.mono);
+            let pending = session.outbound.pending_bytes() as u64;
+            self.stats.pending_bytes.observe(pending);
             if session.timers[TimerKind::WriteDeadline.index()].is_none() {
                 let at = self.now.mono + self.config.write_deadline;
                 self.arm(conn, TimerKind::WriteDeadline, at);

@@ -82,39 +82,7 @@ impl Config {
 /// A duration as Go's `time.Duration.String` prints it (`2m0s`, `1.5s`, `250ms`, `0s`), for
 /// messages that must read like nats-server's.
 pub fn go_duration(d: Duration) -> String {
-    let nanos = d.as_nanos();
-    if nanos == 0 {
-        return "0s".to_string();
-    }
-    if nanos < 1_000_000_000 {
-        // Below a second Go picks the largest unit that keeps an integer part.
-        let (unit, size) = match nanos {
-            0..1_000 => ("ns", 1),
-            1_000..1_000_000 => ("µs", 1_000),
-            _ => ("ms", 1_000_000),
-        };
-        return format!("{}{unit}", fraction(nanos, size));
-    }
-    let hours = nanos / 3_600_000_000_000;
-    let minutes = nanos / 60_000_000_000 % 60;
-    let seconds = fraction(nanos % 60_000_000_000, 1_000_000_000);
-    match (hours, minutes) {
-        (0, 0) => format!("{seconds}s"),
-        (0, m) => format!("{m}m{seconds}s"),
-        (h, m) => format!("{h}h{m}m{seconds}s"),
-    }
-}
-
-/// `value / size` with the fraction's trailing zeros dropped (`1500, 1000` → `1.5`).
-fn fraction(value: u128, size: u128) -> String {
-    let whole = value / size;
-    let rest = value % size;
-    if rest == 0 {
-        return whole.to_string();
-    }
-    let width = size.ilog10() as usize;
-    let digits = format!("{rest:0width$}");
-    format!("{whole}.{}", digits.trim_end_matches('0'))
+    crate::conf::format_go_duration(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 impl Default for Config {

@@ -5,12 +5,16 @@
 //! (`switchboard-server`) and the turmoil simulator (`switchboard-sim`) are the two hosts.
 
 pub mod broker;
+pub mod conf;
 pub mod config;
 pub mod fuzzing;
+pub mod jetstream;
+pub mod monitor;
 pub mod protocol;
 pub mod routing;
 pub mod seed;
 mod session;
+pub mod store;
 pub mod time;
 
 pub use broker::{Broker, ConnId, Output, Stats, Work, WorkDone};

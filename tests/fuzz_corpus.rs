@@ -214,6 +214,57 @@ fn connect_json_input(rng: &mut ChaCha8Rng) -> Vec<u8> {
     format!("{{{}}}", pairs.join(",")).into_bytes()
 }
 
+/// Pieces of `nats.conf` text, so random files reach every lexer state.
+const CONF_FRAGMENTS: &[&[u8]] = &[
+    b"port",
+    b"a",
+    b" ",
+    b"\t",
+    b"\n",
+    b"\r\n",
+    b"=",
+    b":",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b",",
+    b";",
+    b"#",
+    b"//",
+    b"/",
+    b"'",
+    b"\"",
+    b"\\",
+    b"\\x4",
+    b"(",
+    b"\n)\n",
+    b")",
+    b"$A",
+    b"$B",
+    b"$C",
+    b"$x",
+    b"$2a$",
+    b"1",
+    b"2k",
+    b"3mb",
+    b"-",
+    b".",
+    b"1.5",
+    b"1.2.3.4",
+    b"2016-05-04T18:53:41Z",
+    b"true",
+    b"include ",
+    b"include 'x'",
+    b"include missing",
+    b"\xc3\xa9",
+    b"\0",
+];
+
+fn conf_text(rng: &mut ChaCha8Rng) -> Vec<u8> {
+    fragment_soup(rng, CONF_FRAGMENTS, 40)
+}
+
 fn structure_bytes(rng: &mut ChaCha8Rng) -> Vec<u8> {
     random_bytes(rng, 400)
 }
@@ -236,6 +287,16 @@ fn corpus_sublist() {
 #[test]
 fn corpus_connect_json() {
     replay("connect_json", fuzzing::connect_json);
+}
+
+#[test]
+fn corpus_conf() {
+    replay("conf", fuzzing::conf);
+}
+
+#[test]
+fn corpus_store_recovery() {
+    replay("store_recovery", fuzzing::store_recovery);
 }
 
 #[test]
@@ -263,10 +324,88 @@ fn sweep_connect_json() {
     sweep("connect_json", 4, fuzzing::connect_json, connect_json_input);
 }
 
+#[test]
+fn sweep_conf() {
+    sweep("conf", 5, fuzzing::conf, conf_text);
+}
+
+#[test]
+fn sweep_store_recovery() {
+    sweep(
+        "store_recovery",
+        0x57,
+        fuzzing::store_recovery,
+        damaged_segments,
+    );
+}
+
+/// Store segments as recovery meets them: valid records of every kind, then damage (bit flips,
+/// a cut, zeros, garbage), behind a random setup byte and file split.
+fn damaged_segments(rng: &mut ChaCha8Rng) -> Vec<u8> {
+    use switchboard::store::record::{encode, encode_ranges, Kind};
+    use switchboard::Wall;
+    let mut segment = Vec::new();
+    let mut seq = 0u64;
+    for _ in 0..rng.random_range(0..8) {
+        let time = Wall::from_unix_nanos(rng.random_range(0..1000));
+        let result = match rng.random_range(0..6) {
+            0 => {
+                let mut ranges = Vec::new();
+                let first = rng.random_range(0..=seq);
+                encode_ranges(&mut ranges, &[(first, first + rng.random_range(0..3))]);
+                encode(&mut segment, Kind::Delete, seq, time, b"", b"", &ranges)
+            }
+            1 => encode(&mut segment, Kind::SyncPoint, seq, time, b"", b"", b""),
+            2 => {
+                let id = rng.random_range(1..3u64).to_le_bytes();
+                encode(&mut segment, Kind::SegmentHeader, seq, time, b"", b"", &id)
+            }
+            _ => {
+                seq += rng.random_range(0..3);
+                let payload = random_bytes(rng, 40);
+                let subject: &[u8] = [&b"a"[..], b"a.b", b"c.>"][rng.random_range(0..3)];
+                let kind = Kind::Message;
+                encode(&mut segment, kind, seq, time, subject, b"", &payload)
+            }
+        };
+        result.expect("small records encode");
+    }
+    for _ in 0..rng.random_range(0..3) {
+        if segment.is_empty() {
+            break;
+        }
+        let at = rng.random_range(0..segment.len());
+        match rng.random_range(0..4) {
+            0 => segment[at] ^= 1 << rng.random_range(0..8),
+            1 => segment.truncate(at),
+            2 => segment.extend(std::iter::repeat_n(0, rng.random_range(1..50))),
+            _ => segment.extend(random_bytes(rng, 30)),
+        }
+    }
+    let mut data = vec![rng.random()];
+    if data[0] & 3 != 0 {
+        // Two or three files: the first takes a random share.
+        let share = rng.random_range(0..=segment.len()) as u16;
+        data.extend_from_slice(&share.to_le_bytes());
+    }
+    if data[0] & 3 == 2 {
+        data.extend_from_slice(&[0, 0]);
+    }
+    data.extend(segment);
+    data
+}
+
 /// Every target in fuzz/fuzz_targets/ has a corpus replay here (a new target needs one).
 #[test]
 fn every_fuzz_target_is_replayed() {
-    let replayed = ["parser", "parser_round_trip", "sublist", "connect_json"];
+    let replayed = [
+        "parser",
+        "parser_round_trip",
+        "sublist",
+        "connect_json",
+        "conf",
+        "store_recovery",
+    ];
     for path in inputs(&fuzz_dir().join("fuzz_targets")) {
         let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or("");
         assert!(

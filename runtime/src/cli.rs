@@ -19,9 +19,8 @@
 
 use std::path::PathBuf;
 
-use switchboard::{AuthConfig, User};
-
 use crate::logging::LogOptions;
+use crate::options;
 use crate::server::ServerOptions;
 
 /// What the command line asks for.
@@ -42,8 +41,36 @@ pub enum Action {
 /// Everything needed to run the server.
 #[derive(Debug)]
 pub struct RunOptions {
+    /// The options from the flags alone (what runs when there is no config file).
     pub server: ServerOptions,
     pub log: LogOptions,
+    /// The flags given explicitly, to lay over a config file (now and on every reload).
+    pub flags: Flags,
+    /// `-c`, `--config`.
+    pub config_file: Option<PathBuf>,
+    /// `-t`: check the config file and exit.
+    pub check_config: bool,
+}
+
+/// The flags that were given, each `None` when absent. They override a config file, as
+/// nats-server's `MergeOptions`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Flags {
+    pub port: Option<i32>,
+    pub host: Option<String>,
+    pub server_name: Option<String>,
+    pub pid_file: Option<PathBuf>,
+    pub ports_file_dir: Option<PathBuf>,
+    pub log_file: Option<PathBuf>,
+    pub debug: Option<bool>,
+    pub trace: Option<bool>,
+    pub logtime: Option<bool>,
+    pub logtime_utc: Option<bool>,
+    pub user: Option<String>,
+    pub pass: Option<String>,
+    pub auth: Option<String>,
+    pub http_port: Option<i32>,
+    pub seed: Option<u64>,
 }
 
 /// Why the command line was refused.
@@ -74,6 +101,9 @@ Server Options:
     -n, --name
         --server_name <server_name>  Server name (default: auto)
     -P, --pid <file>                 File to store PID
+    -m, --http_port <port>           Use port for http monitoring
+    -c, --config <file>              Configuration file
+    -t                               Test configuration and exit
         --ports_file_dir <dir>       Creates a ports file in the specified directory (<executable_name>_<pid>.ports).
 
 Logging Options:
@@ -102,8 +132,7 @@ Common Options:
     -h, --help                       Show this message
     -v, --version                    Show version
 
-Not supported yet (refused with an error): -c/--config, -t, -m/--http_port,
--ms/--https_port, --client_advertise, -s/--syslog, -r/--remote_syslog,
+Not supported yet (refused with an error): -ms/--https_port, --client_advertise, -s/--syslog, -r/--remote_syslog,
 --log_size_limit, --max_traced_msg_len, -js/--jetstream, -sd/--store_dir, TLS, cluster
 and profiling options.
 ";
@@ -132,6 +161,7 @@ enum Flag {
     Config,
     CheckConfig,
     Signal,
+    HttpPort,
     Seed,
 }
 
@@ -159,6 +189,7 @@ impl Flag {
             "c" | "config" => Flag::Config,
             "t" => Flag::CheckConfig,
             "sl" | "signal" => Flag::Signal,
+            "m" | "http_port" => Flag::HttpPort,
             "seed" => Flag::Seed,
             _ => return None,
         })
@@ -184,8 +215,6 @@ impl Flag {
 /// nats-server flags for features we do not have yet, and whether each is boolean (takes no
 /// separate value). They parse like any flag and are refused after parsing.
 const UNSUPPORTED: &[(&str, bool)] = &[
-    ("m", false),
-    ("http_port", false),
     ("ms", false),
     ("https_port", false),
     ("client_advertise", false),
@@ -225,7 +254,10 @@ struct Parsed {
     name: Option<String>,
     pid: Option<String>,
     ports_file_dir: Option<String>,
+    http_port: Option<i32>,
     log: LogOptions,
+    /// Which of `log`'s fields a flag set (`-D`, `-V`, `-T`, `--logtime_utc`).
+    log_set: [bool; 4],
     // Like Go, the combined flags override -D/-V whatever the order: see `finish`.
     trace_verbose: Option<bool>,
     debug_trace: Option<bool>,
@@ -320,10 +352,10 @@ impl Parsed {
         match flag {
             Flag::Help => self.help = on,
             Flag::Version => self.version = on,
-            Flag::Logtime => self.log.logtime = on,
-            Flag::LogtimeUtc => self.log.logtime_utc = on,
-            Flag::Debug => self.log.debug = on,
-            Flag::Trace => self.log.trace = on,
+            Flag::Logtime => (self.log.logtime, self.log_set[2]) = (on, true),
+            Flag::LogtimeUtc => (self.log.logtime_utc, self.log_set[3]) = (on, true),
+            Flag::Debug => (self.log.debug, self.log_set[0]) = (on, true),
+            Flag::Trace => (self.log.trace, self.log_set[1]) = (on, true),
             Flag::TraceVerbose => self.trace_verbose = Some(on),
             Flag::DebugTrace => self.debug_trace = Some(on),
             Flag::DebugTraceVerbose => self.debug_trace_verbose = Some(on),
@@ -340,6 +372,10 @@ impl Parsed {
                 self.port = Some(i32::try_from(parse_int(text)?).map_err(|_| "value out of range")?)
             }
             Flag::Seed => self.seed = Some(parse_uint(text)?),
+            Flag::HttpPort => {
+                self.http_port =
+                    Some(i32::try_from(parse_int(text)?).map_err(|_| "value out of range")?)
+            }
             Flag::Addr => self.addr = text_owned(),
             Flag::Name => self.name = text_owned(),
             Flag::Pid => self.pid = text_owned(),
@@ -391,13 +427,8 @@ impl Parsed {
                 "flag -{name} is a nats-server option that switchboard does not support yet"
             )));
         }
-        if let Some(file) = &self.config {
-            return Err(CliError::Fatal(format!(
-                "configuration files are not supported yet (-c {file}): configure with \
-                 command-line flags"
-            )));
-        }
-        if self.check_config {
+        let config_file = self.config.filter(|c| !c.is_empty()).map(PathBuf::from);
+        if self.check_config && config_file.is_none() {
             return Err(CliError::Fatal(
                 "must specify [-c, --config] option to check configuration file syntax".to_string(),
             ));
@@ -405,48 +436,46 @@ impl Parsed {
         // Go applies these after parsing, in name order, whatever order they were given in.
         if let Some(on) = self.debug_trace {
             (self.log.debug, self.log.trace) = (on, on);
+            (self.log_set[0], self.log_set[1]) = (true, true);
         }
         if let Some(on) = self.debug_trace_verbose {
             (self.log.debug, self.log.trace) = (on, on);
+            (self.log_set[0], self.log_set[1]) = (true, true);
         }
         if let Some(on) = self.trace_verbose {
             self.log.trace = on;
+            self.log_set[1] = true;
         }
-
-        let mut server = ServerOptions::default();
-        server.port = match self.port {
+        let set = |on: bool, value: bool| on.then_some(value);
+        let flags = Flags {
             // nats-server: port 0 means the default port; -1 means a random one.
-            None | Some(0) => server.port,
-            Some(port) => port,
+            port: self.port.filter(|&p| p != 0),
+            host: self.addr.filter(|a| !a.is_empty()),
+            server_name: self.name,
+            pid_file: self.pid.filter(|p| !p.is_empty()).map(PathBuf::from),
+            ports_file_dir: self
+                .ports_file_dir
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from),
+            log_file: self.log.file.clone(),
+            debug: set(self.log_set[0], self.log.debug),
+            trace: set(self.log_set[1], self.log.trace),
+            logtime: set(self.log_set[2], self.log.logtime),
+            logtime_utc: set(self.log_set[3], self.log.logtime_utc),
+            user: self.user.filter(|u| !u.is_empty()),
+            pass: self.pass,
+            auth: self.auth.filter(|a| !a.is_empty()),
+            http_port: self.http_port.filter(|&p| p != 0),
+            seed: self.seed,
         };
-        if let Some(addr) = self.addr.filter(|a| !a.is_empty()) {
-            server.host = addr;
-        }
-        if let Some(name) = self.name {
-            server.config.server_name = name;
-        }
-        server.pid_file = self.pid.filter(|p| !p.is_empty()).map(PathBuf::from);
-        server.ports_file_dir = self
-            .ports_file_dir
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from);
-        server.seed = self.seed;
-        // As nats-server's auth check: a token, when given, is what is required.
-        let user = self.user.unwrap_or_default();
-        let auth = self.auth.unwrap_or_default();
-        server.config.auth = if !auth.is_empty() {
-            AuthConfig::Token(auth)
-        } else if !user.is_empty() {
-            AuthConfig::Users(vec![User {
-                user,
-                password: self.pass.unwrap_or_default(),
-            }])
-        } else {
-            AuthConfig::None
-        };
+        let resolved =
+            options::resolve(None, &flags).map_err(|errors| CliError::Fatal(errors.join("\n")))?;
         Ok(Action::Run(Box::new(RunOptions {
-            server,
-            log: self.log,
+            server: resolved.server,
+            log: resolved.log,
+            flags,
+            config_file,
+            check_config: self.check_config,
         })))
     }
 }
@@ -502,6 +531,7 @@ fn parse_uint(text: &str) -> Result<u64, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard::{AuthConfig, User};
 
     fn run(args: &[&str]) -> RunOptions {
         match parse(args.iter().copied()) {
@@ -757,15 +787,19 @@ mod tests {
     }
 
     #[test]
-    fn config_files_and_other_missing_features_are_refused() {
-        let e = error(&["-c", "nats.conf"]);
-        assert!(
-            matches!(&e, CliError::Fatal(m) if m.contains("-c nats.conf")),
-            "{e:?}"
-        );
+    fn config_file_flags_and_missing_features() {
+        let options = run(&["-c", "nats.conf", "-t", "-m", "8222", "-D"]);
+        assert_eq!(options.config_file, Some(PathBuf::from("nats.conf")));
+        assert!(options.check_config);
+        assert_eq!(options.flags.http_port, Some(8222));
+        assert_eq!(options.flags.debug, Some(true));
+        // Flags not given stay unset, so they do not override a config file.
+        assert_eq!(options.flags.trace, None);
+        assert_eq!(options.flags.port, None);
+        assert_eq!(run(&["--config=x.conf"]).config_file, Some("x.conf".into()));
+        let e = error(&["-t"]);
+        assert!(matches!(&e, CliError::Fatal(m) if m.contains("must specify [-c, --config]")));
         assert_eq!(e.exit_code(), 1);
-        assert!(matches!(error(&["--config=x.conf"]), CliError::Fatal(_)));
-        assert!(matches!(error(&["-t"]), CliError::Fatal(_)));
         // -js is boolean: the following flag still parses.
         let e = error(&["-js", "-p", "1"]);
         assert!(

@@ -2,8 +2,11 @@
 
 use std::process::ExitCode;
 
-use switchboard_server::cli::{self, Action, CliError};
+use switchboard_server::cli::{self, Action, CliError, RunOptions};
+use switchboard_server::config_file;
 use switchboard_server::logging::{self, LogHandle};
+use switchboard_server::options::{self, Resolved};
+use switchboard_server::reload::Reloader;
 use switchboard_server::signals::{self, Signal, Signals};
 use switchboard_server::Server;
 
@@ -39,7 +42,27 @@ fn main() -> ExitCode {
         }
         Err(error) => return refuse(&error),
     };
-    let log = match logging::init(&options.log) {
+    let resolved = match resolve(&options) {
+        Ok(resolved) => resolved,
+        Err(message) => {
+            eprintln!("switchboard: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if options.check_config {
+        // -t: nats-server's wording (without its config digest).
+        if let Some(path) = &options.config_file {
+            for warning in &resolved.warnings {
+                eprintln!("switchboard: {warning}");
+            }
+            eprintln!(
+                "switchboard: configuration file {} is valid",
+                path.display()
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
+    let log = match logging::init(&resolved.log) {
         Ok(log) => log,
         Err(error) => {
             eprintln!("switchboard: {error}");
@@ -56,7 +79,32 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(options.server, log))
+    for warning in &resolved.warnings {
+        tracing::warn!("{warning}");
+    }
+    if let Some(path) = &options.config_file {
+        tracing::info!("Using configuration file: {}", path.display());
+    }
+    let reloader = Reloader::new(
+        options.config_file,
+        options.flags,
+        resolved.server.clone(),
+        resolved.log,
+    );
+    runtime.block_on(serve(resolved.server, log, reloader))
+}
+
+/// The options to run with: the flags alone, or the config file with the flags over it.
+fn resolve(options: &RunOptions) -> Result<Resolved, String> {
+    let Some(path) = &options.config_file else {
+        return Ok(Resolved {
+            server: options.server.clone(),
+            log: options.log.clone(),
+            warnings: Vec::new(),
+        });
+    };
+    let loaded = config_file::load(path).map_err(|error| error.to_string())?;
+    options::resolve(Some(&loaded), &options.flags).map_err(|errors| errors.join("\n"))
 }
 
 /// Prints why the command line was refused, and says how to exit.
@@ -72,7 +120,11 @@ fn refuse(error: &CliError) -> ExitCode {
 /// Runs until SIGINT or SIGTERM (or the end of lame duck mode), handling the other signals as
 /// nats-server does (server/signal.go): SIGHUP reloads the config, SIGUSR1 reopens the log
 /// file, SIGUSR2 enters lame duck mode.
-async fn serve(options: switchboard_server::ServerOptions, log: LogHandle) -> ExitCode {
+async fn serve(
+    options: switchboard_server::ServerOptions,
+    log: LogHandle,
+    mut reloader: Reloader,
+) -> ExitCode {
     let mut server = match Server::start(options).await {
         Ok(server) => server,
         Err(error) => {
@@ -99,9 +151,11 @@ async fn serve(options: switchboard_server::ServerOptions, log: LogHandle) -> Ex
                     // SIGTERM during lame duck mode lets it finish (nats-server does the same).
                     Signal::Terminate if lame_duck => {}
                     Signal::Terminate => break,
-                    Signal::Hangup => tracing::error!(
-                        "Failed to reload server configuration: can only reload config when a file is provided using -c or --config"
-                    ),
+                    Signal::Hangup => {
+                        if let Err(error) = reloader.reload(&server, &log).await {
+                            tracing::error!("Failed to reload server configuration: {error}");
+                        }
+                    }
                     Signal::User1 => reopen_log(&log),
                     Signal::User2 => {
                         lame_duck = true;

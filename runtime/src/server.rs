@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::driver::{Clock, Driver, DriverHandle, SystemClock};
+use crate::monitor::{self, Monitor};
 use crate::ports;
 
 /// How to start a [`Server`].
@@ -27,6 +28,10 @@ pub struct ServerOptions {
     pub ports_file_dir: Option<PathBuf>,
     /// File to write the process id into, as nats-server's `--pid`.
     pub pid_file: Option<PathBuf>,
+    /// Monitoring host (`http: host:port`); the client host when `None`.
+    pub http_host: Option<String>,
+    /// Monitoring port (`-m`, `http_port`); no monitoring when `None`; -1 picks a free port.
+    pub http_port: Option<i32>,
 }
 
 impl Default for ServerOptions {
@@ -38,6 +43,8 @@ impl Default for ServerOptions {
             seed: None,
             ports_file_dir: None,
             pid_file: None,
+            http_host: None,
+            http_port: None,
         }
     }
 }
@@ -50,6 +57,8 @@ pub struct Server {
     /// `None` once [`Server::stopped`] has seen it end.
     driver: Option<JoinHandle<()>>,
     ports_file: Option<PathBuf>,
+    /// The monitoring HTTP server, when `http_port` asked for one.
+    monitor: Option<Monitor>,
 }
 
 impl Server {
@@ -60,6 +69,14 @@ impl Server {
             .validate()
             .map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
         let port = bind_port(opts.port)?;
+        // The monitor's listener is bound first, as nats-server starts monitoring before it
+        // accepts clients: a readiness probe that polls /varz once the client port accepts
+        // must find it there. Port 0 means no monitoring, as in nats-server.
+        let http_host = opts.http_host.clone().unwrap_or_else(|| opts.host.clone());
+        let http_listener = match opts.http_port {
+            None | Some(0) => None,
+            Some(http_port) => Some(monitor::bind(&http_host, bind_port(http_port)?).await?),
+        };
         let listener = TcpListener::bind((opts.host.as_str(), port))
             .await
             .map_err(|error| {
@@ -83,10 +100,23 @@ impl Server {
         config.host.clone_from(&opts.host);
         config.port = local_addr.port();
         let clock = SystemClock::new();
-        let broker = Broker::new(config, Seed(seed), clock.now());
+        let started = clock.now();
+        let broker = Broker::new(config, Seed(seed), started);
         log_banner(&broker, seed);
 
         let (driver, handle) = Driver::new(broker, listener, clock);
+        let monitor = match http_listener {
+            Some(listener) => {
+                let monitor = monitor::spawn(listener, handle.clone(), &http_host, started.wall)?;
+                let port = monitor.local_addr().port();
+                tracing::info!(
+                    "Starting http monitor on {}",
+                    join_host_port(&http_host, port)
+                );
+                Some(monitor)
+            }
+            None => None,
+        };
         let driver = tokio::spawn(driver.run());
         tracing::info!(
             "Listening for client connections on {}",
@@ -102,12 +132,23 @@ impl Server {
             handle,
             driver: Some(driver),
             ports_file: ports_file.flatten(),
+            monitor,
         })
     }
 
     /// The address the client listener is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address the monitoring HTTP server is bound to, if it runs.
+    pub fn monitor_addr(&self) -> Option<SocketAddr> {
+        self.monitor.as_ref().map(Monitor::local_addr)
+    }
+
+    /// The monitoring server, if it runs (a config reload updates its `config_load_time`).
+    pub fn monitor(&self) -> Option<&Monitor> {
+        self.monitor.as_ref()
     }
 
     /// A URL a client on this machine can connect to: `nats://127.0.0.1:<port>` when bound to
@@ -151,6 +192,9 @@ impl Server {
     /// was queued for it), waits for the driver, and removes the ports file.
     pub async fn shutdown(mut self) {
         tracing::info!("Initiating Shutdown...");
+        if let Some(monitor) = &self.monitor {
+            monitor.stop();
+        }
         self.handle.shutdown();
         self.stopped().await;
         if let Some(path) = &self.ports_file {

@@ -92,13 +92,13 @@ fn bad_value_exits_2_naming_the_flag() {
 }
 
 #[test]
-fn config_file_is_refused_for_now() {
-    let out = run(&["-c", "nats.conf"]);
+fn a_missing_config_file_is_named() {
+    let out = run(&["-c", "no-such-dir/nats.conf"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("configuration files are not supported yet"),
-        "{stderr}"
+    assert_eq!(
+        stderr,
+        "switchboard: open no-such-dir/nats.conf: no such file or directory\n"
     );
 }
 

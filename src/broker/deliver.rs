@@ -95,6 +95,9 @@ impl Broker {
         out.push_slice(b"\r\n");
         self.stats.out_msgs += 1;
         self.stats.out_bytes += size as u64;
+        session.out_msgs += 1;
+        session.out_bytes += size as u64;
+        session.last_activity = self.now.wall;
         if unsubscribe {
             let sid = sub.sid.clone();
             session.subs.remove(&sid);

@@ -131,7 +131,7 @@ impl Broker {
         ldm.next_at = Some(now + pause);
         let done = !ldm.pending.iter().any(|c| self.sessions.contains_key(c));
         for conn in to_close {
-            self.close(conn, None);
+            self.close_because(conn, CloseReason::ServerShutdown, None);
         }
         if done {
             self.finish_lame_duck();

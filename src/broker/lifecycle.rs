@@ -1,6 +1,7 @@
 //! Connection lifecycle: the handshake's end, timers, and every way a connection closes.
 
 use super::*;
+use crate::monitor::closed::ClosedConn;
 
 impl Broker {
     /// CONNECT accepted (credentials checked): the client may now publish and subscribe.
@@ -34,9 +35,25 @@ impl Broker {
         }
     }
 
-    /// Queues `-ERR` (when nats-server sends one), flushes what is queued, then closes `conn`.
+    /// Queues `-ERR` (when nats-server sends one), flushes what is queued, then closes `conn`,
+    /// recorded with the reason nats-server gives that error. Without an error it is the
+    /// server's own decision (lame duck mode); a client's fault without `-ERR` goes through
+    /// [`Broker::close_because`] with its reason.
     pub(super) fn close(&mut self, conn: ConnId, err: Option<ErrText>) {
-        let Some(mut session) = self.remove_session(conn) else {
+        let reason = err
+            .as_ref()
+            .map_or(CloseReason::ServerShutdown, CloseReason::for_err);
+        self.close_because(conn, reason, err);
+    }
+
+    /// [`Broker::close`] with the reason given.
+    pub(super) fn close_because(
+        &mut self,
+        conn: ConnId,
+        reason: CloseReason,
+        err: Option<ErrText>,
+    ) {
+        let Some(mut session) = self.remove_session(conn, reason) else {
             return;
         };
         if let Some(err) = err {
@@ -50,8 +67,8 @@ impl Broker {
 
     /// Cuts `conn` off as a slow consumer: counted, logged as nats-server does, no -ERR (the
     /// client is not reading), and closed at once without flushing.
-    pub(super) fn slow_consumer(&mut self, conn: ConnId, why: String) {
-        let Some(mut session) = self.remove_session(conn) else {
+    pub(super) fn slow_consumer(&mut self, conn: ConnId, reason: CloseReason, why: String) {
+        let Some(mut session) = self.remove_session(conn, reason) else {
             return;
         };
         self.stats.slow_consumers += 1;
@@ -60,18 +77,27 @@ impl Broker {
         self.outputs.push_back(Output::Abort { conn });
     }
 
-    /// Forgets `conn`: its subscriptions leave the sublist and its timers are disarmed.
-    pub(super) fn remove_session(&mut self, conn: ConnId) -> Option<Session> {
+    /// Forgets `conn`: its subscriptions leave the sublist and its timers are disarmed. The
+    /// close is counted under `reason` and the connection remembered as it was, for
+    /// `/connz?state=closed`.
+    pub(super) fn remove_session(&mut self, conn: ConnId, reason: CloseReason) -> Option<Session> {
         let session = self.sessions.remove(&conn)?;
         for kind in TimerKind::ALL {
             if let Some(at) = session.timers[kind.index()] {
                 self.timers.remove(&(at, conn, kind));
             }
         }
-        for id in session.subs.values() {
-            self.forget_sub(*id);
+        let mut subs = Vec::with_capacity(session.subs.len());
+        for &id in session.subs.values() {
+            if let Some(sub) = self.forget_sub(id) {
+                subs.push((id, sub));
+            }
         }
         self.stats.connections -= 1;
+        self.stats.closes.count(reason);
+        let user = crate::monitor::authorized_user(self, &session).map(str::to_string);
+        let closed = ClosedConn::new(&session, subs, reason, self.now.wall, user);
+        self.closed.push(closed);
         Some(session)
     }
 
@@ -97,7 +123,7 @@ impl Broker {
         let pending_max = self.config.pending_bytes_max;
         if pending > pending_max {
             let why = format!("MaxPending of {pending_max} exceeded with {pending} bytes pending");
-            self.slow_consumer(conn, why);
+            self.slow_consumer(conn, CloseReason::SlowConsumerPendingBytes, why);
             return;
         }
         if !session.dirty {
@@ -190,7 +216,7 @@ impl Broker {
                 "WriteDeadline of {:?} exceeded with {in_flight} bytes pending",
                 self.config.write_deadline
             );
-            self.slow_consumer(conn, why);
+            self.slow_consumer(conn, CloseReason::SlowConsumerWriteDeadline, why);
         } else {
             self.arm(conn, TimerKind::WriteDeadline, deadline);
         }

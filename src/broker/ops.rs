@@ -25,7 +25,11 @@ impl Broker {
                 }
                 Err(error) => {
                     tracing::debug!("{} - protocol violation: {error}", session.log_name());
-                    self.close(conn, error.err_text());
+                    let err = error.err_text();
+                    let reason = err
+                        .as_ref()
+                        .map_or(CloseReason::ProtocolViolation, CloseReason::for_err);
+                    self.close_because(conn, reason, err);
                     return;
                 }
             }
@@ -71,6 +75,9 @@ impl Broker {
             }
             ClientOp::Pong => {
                 session.pings_outstanding = 0;
+                if let Some(sent_at) = session.ping_sent_at {
+                    session.rtt = measured_rtt(self.now.mono - sent_at);
+                }
             }
             // What a client may send that only a server-side peer would act on: nats-server
             // ignores +OK and an INFO whose JSON decodes, and closes silently on -ERR or on
@@ -78,10 +85,11 @@ impl Broker {
             ClientOp::Ok => {}
             ClientOp::Info(json) => {
                 if !info_json_decodes(&json) {
-                    self.close(conn, None);
+                    self.close_because(conn, CloseReason::ProtocolViolation, None);
                 }
             }
-            ClientOp::Err(_) => self.close(conn, None),
+            // nats-server's `processErr` records this as a parse error.
+            ClientOp::Err(_) => self.close_because(conn, CloseReason::ParseError, None),
         }
     }
 
@@ -93,8 +101,14 @@ impl Broker {
         // CONNECT keeps what it omits. JSON that does not decode closes without -ERR.
         if let Err(error) = session.options.update(json) {
             tracing::debug!("{} - bad CONNECT: {error}", session.log_name());
-            self.close(conn, None);
+            self.close_because(conn, CloseReason::ProtocolViolation, None);
             return;
+        }
+        // server/client.go processConnect: CONNECT is activity, and until a PING measures
+        // it, the RTT is estimated as the time since accept.
+        session.last_activity = self.now.wall;
+        if session.rtt.is_zero() {
+            session.rtt = measured_rtt(self.now.mono - session.start_mono);
         }
         if session.phase != Phase::AwaitingConnect {
             self.finish_connect(conn);
@@ -136,9 +150,13 @@ impl Broker {
         headers: Option<Bytes>,
         payload: Bytes,
     ) {
-        let Some(session) = self.sessions.get(&conn) else {
+        let Some(session) = self.sessions.get_mut(&conn) else {
             return;
         };
+        let size = payload.len() + headers.as_ref().map_or(0, Bytes::len);
+        session.in_msgs += 1;
+        session.in_bytes += size as u64;
+        session.last_activity = self.now.wall;
         let (verbose, pedantic, echo) = (
             session.options.verbose,
             session.options.pedantic,
@@ -149,7 +167,6 @@ impl Broker {
         if pedantic && !is_valid_literal_subject(&subject) {
             self.send_err(conn, ErrText::InvalidPublishSubject);
         }
-        let size = payload.len() + headers.as_ref().map_or(0, Bytes::len);
         self.stats.in_msgs += 1;
         self.stats.in_bytes += size as u64;
         // server/client.go processInboundClientMsg acks before delivering.
@@ -172,9 +189,10 @@ impl Broker {
     }
 
     fn op_sub(&mut self, conn: ConnId, subject: Bytes, queue: Option<Bytes>, sid: Bytes) {
-        let Some(session) = self.sessions.get(&conn) else {
+        let Some(session) = self.sessions.get_mut(&conn) else {
             return;
         };
+        session.last_activity = self.now.wall;
         let verbose = session.options.verbose;
         if !is_valid_subject(&subject) || queue.as_deref().is_some_and(|q| q.is_empty()) {
             self.send_err(conn, ErrText::InvalidSubject);
@@ -223,6 +241,7 @@ impl Broker {
         let Some(session) = self.sessions.get_mut(&conn) else {
             return;
         };
+        session.last_activity = self.now.wall;
         let verbose = session.options.verbose;
         if let Some(&id) = session.subs.get(sid) {
             let delivered = self.subs.get(&id).map_or(0, |s| s.delivered);
@@ -271,6 +290,12 @@ impl Broker {
             self.mark_dirty(conn);
         }
     }
+}
+
+/// An RTT as nats-server stores it (`computeRTT`): never zero once measured, as zero means
+/// "not measured yet".
+fn measured_rtt(elapsed: Duration) -> Duration {
+    elapsed.max(Duration::from_nanos(1))
 }
 
 /// nats-server accepts an INFO from a client when its JSON decodes to an object or `null`.

@@ -11,11 +11,12 @@ pub(crate) mod outbound;
 use bytes::Bytes;
 use core::net::SocketAddr;
 use rustc_hash::FxHashMap;
+use std::time::Duration;
 
 use crate::broker::ConnId;
 use crate::protocol::{ConnectOptions, Parser};
 use crate::routing::SubId;
-use crate::time::Mono;
+use crate::time::{Mono, Now, Wall};
 use outbound::Outbound;
 
 /// Where a connection is in its handshake.
@@ -92,10 +93,25 @@ pub(crate) struct Session {
     /// A PONG has been sent: from then on the client may be sent an asynchronous INFO
     /// (nats-server's `firstPongSent`).
     pub(crate) first_pong_sent: bool,
+    /// Messages and their payload bytes (headers included) from this client and to it, for
+    /// `/connz`. Plain adds on the message path.
+    pub(crate) in_msgs: u64,
+    pub(crate) in_bytes: u64,
+    pub(crate) out_msgs: u64,
+    pub(crate) out_bytes: u64,
+    /// When the connection was accepted (`/connz` `start`; the monotonic one for RTT).
+    pub(crate) start: Wall,
+    pub(crate) start_mono: Mono,
+    /// The last CONNECT, message or subscription change either way (`last_activity`), as
+    /// nats-server counts activity.
+    pub(crate) last_activity: Wall,
+    /// The latest round trip: estimated at CONNECT, measured by each PING/PONG; zero until
+    /// then.
+    pub(crate) rtt: Duration,
 }
 
 impl Session {
-    pub(crate) fn new(id: ConnId, peer: SocketAddr, parser: Parser, now: Mono) -> Session {
+    pub(crate) fn new(id: ConnId, peer: SocketAddr, parser: Parser, now: Now) -> Session {
         Session {
             id,
             peer,
@@ -106,10 +122,18 @@ impl Session {
             outbound: Outbound::default(),
             pings_outstanding: 0,
             ping_sent_at: None,
-            last_in: now,
+            last_in: now.mono,
             timers: [None; TimerKind::COUNT],
             dirty: false,
             first_pong_sent: false,
+            in_msgs: 0,
+            in_bytes: 0,
+            out_msgs: 0,
+            out_bytes: 0,
+            start: now.wall,
+            start_mono: now.mono,
+            last_activity: now.wall,
+            rtt: Duration::ZERO,
         }
     }
 

@@ -1,0 +1,171 @@
+//! `/healthz`: the readiness probe. It answers as nats-server does with JetStream disabled:
+//! once the monitor answers at all the client listener is up, so the server is healthy, and the
+//! JetStream checks (`js-enabled-only`, `js-server-only`, `js-meta-only`, `account`, `stream`,
+//! `consumer`) have nothing to check. Only nats-server's argument errors remain: a `stream`
+//! without an `account`, or a `consumer` without a `stream`, is a `400`.
+
+use serde::Serialize;
+
+use super::query::{BadRequest, Query};
+
+/// `/healthz`'s query options.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HealthzOptions {
+    /// `js-enabled` (deprecated in nats-server), `js-enabled-only`, `js-server-only`,
+    /// `js-meta-only`: JetStream checks, all satisfied while JetStream is disabled.
+    pub js_enabled: bool,
+    pub js_enabled_only: bool,
+    pub js_server_only: bool,
+    pub js_meta_only: bool,
+    /// `details=true`: errors as a list of typed entries instead of one string.
+    pub details: bool,
+    pub account: String,
+    pub stream: String,
+    pub consumer: String,
+}
+
+impl HealthzOptions {
+    /// Reads the options in nats-server's order (`HandleHealthz`).
+    pub fn from_query(query: &Query) -> Result<HealthzOptions, BadRequest> {
+        Ok(HealthzOptions {
+            js_enabled: query.bool("js-enabled")?,
+            js_enabled_only: query.bool("js-enabled-only")?,
+            js_server_only: query.bool("js-server-only")?,
+            js_meta_only: query.bool("js-meta-only")?,
+            details: query.bool("details")?,
+            account: query.get("account").to_string(),
+            stream: query.get("stream").to_string(),
+            consumer: query.get("consumer").to_string(),
+        })
+    }
+}
+
+/// nats-server's `HealthStatus`, as served over HTTP (without `status_code`, which is the
+/// HTTP status).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HealthStatus {
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub error: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<HealthzError>,
+}
+
+/// One error of a `details=true` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HealthzError {
+    /// `BAD_REQUEST`, `CONNECTION`, `JETSTREAM`...
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub error: String,
+}
+
+/// The HTTP status and body of `/healthz`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Health {
+    pub http_status: u16,
+    pub status: HealthStatus,
+}
+
+/// `/healthz` for these options.
+pub fn healthz(options: &HealthzOptions) -> Health {
+    let bad_request = if options.account.is_empty() && !options.stream.is_empty() {
+        Some("\"account\" must not be empty when checking stream health")
+    } else if options.stream.is_empty() && !options.consumer.is_empty() {
+        Some("\"stream\" must not be empty when checking consumer health")
+    } else {
+        None
+    };
+    let Some(error) = bad_request else {
+        return Health {
+            http_status: 200,
+            status: HealthStatus {
+                status: "ok",
+                error: String::new(),
+                errors: Vec::new(),
+            },
+        };
+    };
+    let status = if options.details {
+        HealthStatus {
+            status: "error",
+            error: String::new(),
+            errors: vec![HealthzError {
+                kind: "BAD_REQUEST",
+                error: error.to_string(),
+            }],
+        }
+    } else {
+        HealthStatus {
+            status: "error",
+            error: error.to_string(),
+            errors: Vec::new(),
+        }
+    };
+    Health {
+        http_status: 400,
+        status,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(query: &str) -> (u16, String) {
+        let options = HealthzOptions::from_query(&Query::parse(query)).expect("valid options");
+        let health = healthz(&options);
+        let json = serde_json::to_string(&health.status).expect("health serializes");
+        (health.http_status, json)
+    }
+
+    /// Expected answers are nats-server 2.12.8's, JetStream disabled.
+    #[test]
+    fn answers_as_nats_server_without_jetstream() {
+        let ok = (200, r#"{"status":"ok"}"#.to_string());
+        for query in [
+            "",
+            "js-enabled-only=true",
+            "js-server-only=true",
+            "js-enabled=1",
+            "js-meta-only=true",
+            "details=true",
+            "account=x",
+        ] {
+            assert_eq!(answer(query), ok, "{query}");
+        }
+        assert_eq!(
+            answer("stream=foo"),
+            (
+                400,
+                r#"{"status":"error","error":"\"account\" must not be empty when checking stream health"}"#
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            answer("details=true&stream=x"),
+            (
+                400,
+                r#"{"status":"error","errors":[{"type":"BAD_REQUEST","error":"\"account\" must not be empty when checking stream health"}]}"#
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            answer("consumer=x&account=y"),
+            (
+                400,
+                r#"{"status":"error","error":"\"stream\" must not be empty when checking consumer health"}"#
+                    .to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn bad_booleans_are_refused() {
+        let error = HealthzOptions::from_query(&Query::parse("js-enabled-only=x")).unwrap_err();
+        assert_eq!(
+            error.0,
+            "Error decoding boolean for 'js-enabled-only': strconv.ParseBool: parsing \"x\": invalid syntax"
+        );
+    }
+}
