@@ -221,30 +221,6 @@ fn time_quote(text: &str) -> String {
 /// non-printing Unicode.
 pub fn go_quote(text: &str) -> String {
     let mut quoted = String::with_capacity(text.len() + 2);
-    quoted.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => quoted.push_str("\\\""),
-            '\\' => quoted.push_str("\\\\"),
-            '\x07' => quoted.push_str("\\a"),
-            '\x08' => quoted.push_str("\\b"),
-            '\x0c' => quoted.push_str("\\f"),
-            '\n' => quoted.push_str("\\n"),
-            '\r' => quoted.push_str("\\r"),
-            '\t' => quoted.push_str("\\t"),
-            '\x0b' => quoted.push_str("\\v"),
-            c if c.is_ascii_control() => quoted.push_str(&format!("\\x{:02x}", c as u32)),
-            c if !c.is_ascii() && (c.is_control() || c.is_whitespace()) => {
-                let code = c as u32;
-                if code < 0x10000 {
-                    quoted.push_str(&format!("\\u{code:04x}"));
-                } else {
-                    quoted.push_str(&format!("\\U{code:08x}"));
-                }
-            }
-            c => quoted.push(c),
-        }
-    }
-    quoted.push('"');
+    crate::protocol::errors::go_quote(&mut quoted, text);
     quoted
 }

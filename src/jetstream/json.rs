@@ -161,31 +161,7 @@ pub fn base64_standard(input: &[u8]) -> String {
 /// characters, non-ASCII white space and the common format characters (the same rule as the
 /// `-ERR` table in `protocol/errors.rs`).
 pub fn go_quote(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if c < ' ' || c == '\u{7f}' => {
-                let _ = write!(out, "\\x{:02x}", u32::from(c));
-            }
-            c if is_go_printable(c) => out.push(c),
-            c if u32::from(c) < 0x1_0000 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => {
-                let _ = write!(out, "\\U{:08x}", u32::from(c));
-            }
-        }
-    }
-    out.push('"');
+    crate::protocol::errors::go_quote(out, s);
 }
 
 /// `s` quoted as Go's `%q`.
@@ -193,15 +169,6 @@ pub fn go_quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     go_quote(&mut out, s);
     out
-}
-
-fn is_go_printable(c: char) -> bool {
-    if c.is_ascii() {
-        return (' '..='~').contains(&c);
-    }
-    !(c.is_whitespace()
-        || c.is_control()
-        || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}'))
 }
 
 #[cfg(test)]

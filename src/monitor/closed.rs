@@ -1,8 +1,8 @@
 //! Why connections close, how many closed for each reason, and the last
 //! [`CLOSED_CONNECTIONS_MAX`] closed connections as they were when they closed (`/connz?state=closed`).
 
+use core::net::SocketAddr;
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;

@@ -1,7 +1,7 @@
 //! A broker driven with virtual time, and `/connz` checked against it: counters, paging,
 //! every sort, subscriptions, closed connections with their reasons, RTT and users.
 
-use std::net::SocketAddr;
+use core::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;

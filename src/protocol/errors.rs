@@ -125,7 +125,7 @@ impl ErrText {
 /// Go escapes every rune `unicode.IsPrint` rejects; we approximate that table with control
 /// characters, non-ASCII white space and the common format characters. Subjects that are not
 /// UTF-8 reach us already made lossy, so Go's `\xff` for a raw byte shows as U+FFFD here.
-fn go_quote(out: &mut String, s: &str) {
+pub(crate) fn go_quote(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
