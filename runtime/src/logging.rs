@@ -279,7 +279,7 @@ fn write_timestamp(writer: &mut Writer<'_>, utc: bool) -> fmt::Result {
         local_offset_seconds(seconds)
     };
     let local = seconds.saturating_add(offset);
-    let (year, month, day) = civil_from_days(local.div_euclid(86_400));
+    let (year, month, day) = switchboard::time::civil_from_days(local.div_euclid(86_400));
     let of_day = local.rem_euclid(86_400);
     write!(
         writer,
@@ -311,39 +311,4 @@ fn local_offset_seconds(unix_seconds: i64) -> i64 {
 #[cfg(not(unix))]
 fn local_offset_seconds(_unix_seconds: i64) -> i64 {
     0
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    // Both are small and non-negative by construction (1..=31 and 1..=12).
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        // 2026-11-22
-        assert_eq!(civil_from_days(20_779), (2026, 11, 22));
-    }
 }

@@ -63,7 +63,7 @@ pub fn format_rfc3339_nano(wall: Wall) -> String {
     let fraction = nanos.rem_euclid(NANOS_PER_SECOND);
     let days = seconds.div_euclid(SECONDS_PER_DAY);
     let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = crate::time::civil_from_days(days);
     let mut out = String::with_capacity(30);
     // Writing to a String cannot fail.
     let _ = write!(
@@ -80,27 +80,6 @@ pub fn format_rfc3339_nano(wall: Wall) -> String {
     }
     out.push('Z');
     out
-}
-
-/// Proleptic Gregorian (year, month, day) of a count of days since 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`). Every `Wall` (±292 years around 1970) is in range.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    // Day is in 1..=31 and month in 1..=12 by construction, so the casts are exact.
-    (year, month as u32, day as u32)
 }
 
 /// Serializes a [`Wall`] as an RFC 3339 string (`#[serde(serialize_with = ...)]`).
