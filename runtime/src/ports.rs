@@ -7,9 +7,18 @@ use std::path::{Path, PathBuf};
 
 /// Writes the ports file for a client listener bound to `addr` and returns its path, or logs
 /// why it could not (as nats-server does, this is not fatal).
-pub fn write_ports_file(dir: &Path, addr: SocketAddr) -> Option<PathBuf> {
+pub fn write_ports_file(
+    dir: &Path,
+    addr: SocketAddr,
+    monitor: Option<SocketAddr>,
+) -> Option<PathBuf> {
     let path = dir.join(ports_file_name());
-    let body = serde_json::json!({ "nats": client_urls(addr) }).to_string();
+    let mut body = serde_json::json!({ "nats": urls("nats", addr) });
+    // nats-server lists the monitoring URLs too, when monitoring runs.
+    if let Some(monitor) = monitor {
+        body["monitoring"] = serde_json::json!(urls("http", monitor));
+    }
+    let body = body.to_string();
     match std::fs::write(&path, body) {
         Ok(()) => Some(path),
         Err(error) => {
@@ -31,14 +40,14 @@ fn ports_file_name() -> String {
 
 /// The URLs clients can use: the bound address, or, when bound to every interface, one URL per
 /// address of every interface (nats-server's `resolveHostPorts`), IPv4 and IPv6 alike.
-pub fn client_urls(addr: SocketAddr) -> Vec<String> {
+fn urls(scheme: &str, addr: SocketAddr) -> Vec<String> {
     let ips = if addr.ip().is_unspecified() {
         interface_ips()
     } else {
         vec![addr.ip()]
     };
     ips.into_iter()
-        .map(|ip| format!("nats://{}", SocketAddr::new(ip, addr.port())))
+        .map(|ip| format!("{scheme}://{}", SocketAddr::new(ip, addr.port())))
         .collect()
 }
 
@@ -113,15 +122,15 @@ mod tests {
     #[test]
     fn a_specific_address_is_the_only_url() {
         let addr: SocketAddr = "127.0.0.1:4222".parse().unwrap();
-        assert_eq!(client_urls(addr), vec!["nats://127.0.0.1:4222"]);
+        assert_eq!(urls("nats", addr), vec!["nats://127.0.0.1:4222"]);
         let addr: SocketAddr = "[::1]:4222".parse().unwrap();
-        assert_eq!(client_urls(addr), vec!["nats://[::1]:4222"]);
+        assert_eq!(urls("nats", addr), vec!["nats://[::1]:4222"]);
     }
 
     #[test]
     fn every_interface_includes_loopback() {
         let addr: SocketAddr = "0.0.0.0:4222".parse().unwrap();
-        let urls = client_urls(addr);
+        let urls = urls("nats", addr);
         assert!(
             urls.iter().any(|u| u == "nats://127.0.0.1:4222"),
             "{urls:?}"

@@ -123,9 +123,10 @@ impl Server {
             join_host_port(&opts.host, local_addr.port())
         );
 
-        let ports_file = opts
-            .ports_file_dir
-            .map(|dir| ports::write_ports_file(&dir, local_addr));
+        let ports_file = opts.ports_file_dir.map(|dir| {
+            let monitor_addr = monitor.as_ref().map(Monitor::local_addr);
+            ports::write_ports_file(&dir, local_addr, monitor_addr)
+        });
         tracing::info!("Server is ready");
         Ok(Server {
             local_addr,

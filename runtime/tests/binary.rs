@@ -118,7 +118,15 @@ fn random_port_ports_file_pid_file_log_file_and_sigterm() {
     let pid_file = dir.0.join("switchboard.pid");
     let log_file = dir.0.join("switchboard.log");
     let child = Command::new(BINARY)
-        .args(["-a", "127.0.0.1", "-p", "-1", "--ports_file_dir"])
+        .args([
+            "-a",
+            "127.0.0.1",
+            "-p",
+            "-1",
+            "-m",
+            "-1",
+            "--ports_file_dir",
+        ])
         .arg(&dir.0)
         .arg("-P")
         .arg(&pid_file)
@@ -142,6 +150,12 @@ fn random_port_ports_file_pid_file_log_file_and_sigterm() {
     assert!(addr.starts_with("127.0.0.1:"), "{ports}");
     assert_ne!(addr, "127.0.0.1:4222", "-p -1 must pick a random port");
     TcpStream::connect(addr).expect("the server listens where the ports file says");
+    let monitoring = ports["monitoring"][0].as_str().expect("a monitoring URL");
+    let http = monitoring
+        .strip_prefix("http://127.0.0.1:")
+        .expect("http on loopback");
+    TcpStream::connect(("127.0.0.1", http.parse::<u16>().unwrap()))
+        .expect("monitoring listens where the ports file says");
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), pid.to_string());
 
     let pid = libc::pid_t::try_from(pid).unwrap();
