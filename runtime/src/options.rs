@@ -231,22 +231,10 @@ fn apply_auth_flags(flags: &Flags, config: &mut Config) {
 mod tests {
     use super::*;
     use crate::config_file::load_str;
-    use switchboard::conf::ConfSource;
-
-    struct NoFiles;
-
-    impl ConfSource for NoFiles {
-        fn read_include(&self, path: &str) -> Result<String, String> {
-            Err(format!("no file {path}"))
-        }
-
-        fn env(&self, _: &str) -> Option<String> {
-            None
-        }
-    }
+    use switchboard::conf::NoSource;
 
     fn resolve_text(text: &str, flags: &Flags) -> Result<Resolved, Vec<String>> {
-        let loaded = load_str(text, "test.conf", &NoFiles).map_err(|e| vec![e.to_string()])?;
+        let loaded = load_str(text, "test.conf", &NoSource).map_err(|e| vec![e.to_string()])?;
         resolve(Some(&loaded), flags)
     }
 

@@ -39,6 +39,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -113,6 +114,42 @@ impl ConfSource for NoSource {
 
     fn env(&self, _name: &str) -> Option<String> {
         None
+    }
+}
+
+/// Includes and environment variables from fixed maps: for tests, fuzzing and callers that
+/// hold a config in memory.
+#[derive(Clone, Debug, Default)]
+pub struct MapSource {
+    /// Include path (as resolved against the including file) → contents.
+    pub files: BTreeMap<String, String>,
+    pub env: BTreeMap<String, String>,
+}
+
+impl MapSource {
+    /// Adds an include file.
+    pub fn file(mut self, path: &str, text: &str) -> MapSource {
+        self.files.insert(path.to_owned(), text.to_owned());
+        self
+    }
+
+    /// Adds an environment variable.
+    pub fn env(mut self, name: &str, value: &str) -> MapSource {
+        self.env.insert(name.to_owned(), value.to_owned());
+        self
+    }
+}
+
+impl ConfSource for MapSource {
+    fn read_include(&self, path: &str) -> Result<String, String> {
+        self.files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| format!("open {path}: no such file or directory"))
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        self.env.get(name).cloned()
     }
 }
 

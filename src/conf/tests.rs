@@ -7,43 +7,11 @@
 //! (`lame_duck_duration` prints strings through Go's duration error, `trusted` prints array
 //! items, `authorization { timeout }` prints large integers).
 
-use std::collections::BTreeMap;
-
 use proptest::prelude::*;
 
 use super::*;
 
-/// Files and environment variables for includes and `$VAR` fallbacks.
-#[derive(Default)]
-struct FakeSource {
-    files: BTreeMap<String, String>,
-    env: BTreeMap<String, String>,
-}
-
-impl FakeSource {
-    fn file(mut self, path: &str, text: &str) -> FakeSource {
-        self.files.insert(path.to_owned(), text.to_owned());
-        self
-    }
-
-    fn env(mut self, name: &str, value: &str) -> FakeSource {
-        self.env.insert(name.to_owned(), value.to_owned());
-        self
-    }
-}
-
-impl ConfSource for FakeSource {
-    fn read_include(&self, path: &str) -> Result<String, String> {
-        self.files
-            .get(path)
-            .cloned()
-            .ok_or_else(|| format!("open {path}: no such file or directory"))
-    }
-
-    fn env(&self, name: &str) -> Option<String> {
-        self.env.get(name).cloned()
-    }
-}
+use crate::conf::MapSource as FakeSource;
 
 /// A value written compactly: maps as `{k: v, ...}` in file order, strings quoted.
 fn show(value: &Value) -> String {

@@ -4,25 +4,7 @@
 
 use super::*;
 
-/// Includes and variables from fixed maps.
-#[derive(Default)]
-struct FakeSource {
-    files: BTreeMap<String, String>,
-    env: BTreeMap<String, String>,
-}
-
-impl ConfSource for FakeSource {
-    fn read_include(&self, path: &str) -> Result<String, String> {
-        self.files
-            .get(path)
-            .cloned()
-            .ok_or_else(|| format!("open {path}: no such file or directory"))
-    }
-
-    fn env(&self, name: &str) -> Option<String> {
-        self.env.get(name).cloned()
-    }
-}
+use switchboard::conf::MapSource as FakeSource;
 
 fn loaded(text: &str) -> Loaded {
     match load_str(text, "t.conf", &FakeSource::default()) {
