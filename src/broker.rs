@@ -15,6 +15,7 @@
 mod deliver;
 #[cfg(feature = "fault-injection")]
 pub mod faults;
+mod jetstream;
 mod lame_duck;
 mod lifecycle;
 mod ops;
@@ -62,6 +63,9 @@ pub enum Output {
     StopAccepting,
     /// Lame duck mode is over, every client is gone: shut down as on SIGTERM.
     Exit,
+    /// Sync these files (blocking: run it off the driver's thread) and hand the result back
+    /// through `handle_synced`. JetStream acknowledgements wait for it.
+    Sync(crate::jetstream::SyncJob),
 }
 
 /// A pure CPU job (bcrypt verification) the broker wants run where it cannot stall routing.
@@ -138,6 +142,10 @@ pub struct Broker {
     lame_duck: Option<lame_duck::LameDuck>,
     /// The most recently closed connections, for `/connz?state=closed`.
     closed: ClosedRing,
+    /// Streams and the `$JS.API.`, when JetStream is enabled.
+    jetstream: Option<crate::jetstream::JetStream>,
+    /// When JetStream next needs `handle_timeout` (cached after every JetStream input).
+    jetstream_deadline: Option<Mono>,
 }
 
 /// nats-server's match cache size (server/sublist.go `slCacheMax`).
@@ -173,6 +181,8 @@ impl Broker {
             stats: Stats::default(),
             closed: ClosedRing::default(),
             lame_duck: None,
+            jetstream: None,
+            jetstream_deadline: None,
         }
     }
 
@@ -320,6 +330,7 @@ impl Broker {
     pub fn handle_timeout(&mut self, now: Now) {
         self.now = now;
         self.fire_lame_duck(now.mono);
+        self.jetstream_timeout(now);
         while let Some(&(at, conn, kind)) = self.timers.first() {
             if at > now.mono {
                 break;
@@ -335,10 +346,14 @@ impl Broker {
     /// The earliest time `handle_timeout` must be called, if any timer is armed.
     pub fn poll_timeout(&self) -> Option<Mono> {
         let session_timer = self.timers.first().map(|&(at, _, _)| at);
-        match (session_timer, self.lame_duck_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            session_timer,
+            self.lame_duck_deadline(),
+            self.jetstream_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The next thing the host must do, or `None` when there is nothing left.

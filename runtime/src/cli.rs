@@ -71,6 +71,9 @@ pub struct Flags {
     pub auth: Option<String>,
     pub http_port: Option<i32>,
     pub seed: Option<u64>,
+    /// `-js`: `Some(true)` when given (nats-server merges only a `true`).
+    pub jetstream: Option<bool>,
+    pub store_dir: Option<PathBuf>,
 }
 
 /// Why the command line was refused.
@@ -106,6 +109,10 @@ Server Options:
     -t                               Test configuration and exit
         --ports_file_dir <dir>       Creates a ports file in the specified directory (<executable_name>_<pid>.ports).
 
+JetStream Options:
+    -js, --jetstream                 Enable JetStream functionality
+    -sd, --store_dir <dir>           Set the storage directory (default: ./data)
+
 Logging Options:
     -l, --log <file>                 File to redirect log output
     -T, --logtime                    Timestamp log entries (default: true)
@@ -133,7 +140,7 @@ Common Options:
     -v, --version                    Show version
 
 Not supported yet (refused with an error): -ms/--https_port, --client_advertise, -s/--syslog, -r/--remote_syslog,
---log_size_limit, --max_traced_msg_len, -js/--jetstream, -sd/--store_dir, TLS, cluster
+--log_size_limit, --max_traced_msg_len, TLS, cluster
 and profiling options.
 ";
 
@@ -163,6 +170,8 @@ enum Flag {
     Signal,
     HttpPort,
     Seed,
+    JetStream,
+    StoreDir,
 }
 
 impl Flag {
@@ -191,6 +200,8 @@ impl Flag {
             "sl" | "signal" => Flag::Signal,
             "m" | "http_port" => Flag::HttpPort,
             "seed" => Flag::Seed,
+            "js" | "jetstream" => Flag::JetStream,
+            "sd" | "store_dir" => Flag::StoreDir,
             _ => return None,
         })
     }
@@ -208,6 +219,7 @@ impl Flag {
                 | Flag::DebugTrace
                 | Flag::DebugTraceVerbose
                 | Flag::CheckConfig
+                | Flag::JetStream
         )
     }
 }
@@ -224,10 +236,6 @@ const UNSUPPORTED: &[(&str, bool)] = &[
     ("remote_syslog", false),
     ("log_size_limit", false),
     ("max_traced_msg_len", false),
-    ("js", true),
-    ("jetstream", true),
-    ("sd", false),
-    ("store_dir", false),
     ("tls", true),
     ("tlsverify", true),
     ("tlscert", false),
@@ -268,6 +276,8 @@ struct Parsed {
     config: Option<String>,
     check_config: bool,
     signal: Option<String>,
+    jetstream: bool,
+    store_dir: Option<String>,
     seed: Option<u64>,
     /// Unsupported flags seen, as written (without dashes).
     unsupported: Vec<String>,
@@ -360,6 +370,7 @@ impl Parsed {
             Flag::DebugTrace => self.debug_trace = Some(on),
             Flag::DebugTraceVerbose => self.debug_trace_verbose = Some(on),
             Flag::CheckConfig => self.check_config = on,
+            Flag::JetStream => self.jetstream = on,
             _ => {} // not boolean: `is_bool` keeps them away
         }
     }
@@ -386,6 +397,7 @@ impl Parsed {
             Flag::Auth => self.auth = text_owned(),
             Flag::Config => self.config = text_owned(),
             Flag::Signal => self.signal = text_owned(),
+            Flag::StoreDir => self.store_dir = text_owned(),
             _ => {} // boolean: `is_bool` keeps them away
         }
         Ok(())
@@ -467,6 +479,8 @@ impl Parsed {
             auth: self.auth.filter(|a| !a.is_empty()),
             http_port: self.http_port.filter(|&p| p != 0),
             seed: self.seed,
+            jetstream: self.jetstream.then_some(true),
+            store_dir: self.store_dir.filter(|d| !d.is_empty()).map(PathBuf::from),
         };
         let resolved =
             options::resolve(None, &flags).map_err(|errors| CliError::Fatal(errors.join("\n")))?;

@@ -94,6 +94,13 @@ pub struct UserEntry {
     pub position: Position,
 }
 
+/// `jetstream { sync_interval }`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JetStreamSync {
+    Always,
+    Interval(Duration),
+}
+
 /// The `jetstream` key: `true`/`false`, `enabled`/`disabled`, or a block.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JetStreamOptions {
@@ -103,6 +110,9 @@ pub struct JetStreamOptions {
     pub memory_store_bytes_max: Option<i64>,
     /// `max_file_store` / `max_file`.
     pub file_store_bytes_max: Option<i64>,
+    /// `sync` / `sync_interval`: `always` (every write synced before its ack, the default
+    /// here) or a duration (acks at once, a sync every interval, as nats-server's default).
+    pub sync: Option<JetStreamSync>,
     pub position: Position,
 }
 
@@ -378,8 +388,6 @@ const REFUSED_JETSTREAM_KEYS: &[&str] = &[
     "prev_key",
     "request_queue_limit",
     "strict",
-    "sync",
-    "sync_interval",
     "tpm",
     "unique_tag",
 ];
@@ -911,6 +919,7 @@ impl Mapper {
             enabled: false,
             memory_store_bytes_max: None,
             file_store_bytes_max: None,
+            sync: None,
             position: entry.key_position.clone(),
         };
         match &entry.value.kind {
@@ -937,10 +946,6 @@ impl Mapper {
                 );
                 return self.error(&entry.key_position, message);
             }
-        }
-        if options.enabled {
-            self.unsupported
-                .push((entry.key.clone(), entry.key_position.clone()));
         }
         self.options.jetstream = Some(options);
         self.set_position("jetstream", entry);
@@ -972,6 +977,20 @@ impl Mapper {
                     options.file_store_bytes_max = Some(self.storage_size(item, "max_file_store")?);
                 }
                 "enable" | "enabled" => options.enabled = self.boolean(item)?,
+                "sync" | "sync_interval" => {
+                    options.sync = Some(match item.value.as_str() {
+                        Some(text) if text.eq_ignore_ascii_case("always") => JetStreamSync::Always,
+                        _ => {
+                            let nanos = self.go_duration(item, "sync_interval")?;
+                            let nanos = self.non_negative(item, "sync_interval", nanos)?;
+                            if nanos.is_zero() {
+                                JetStreamSync::Always
+                            } else {
+                                JetStreamSync::Interval(nanos)
+                            }
+                        }
+                    });
+                }
                 _ if REFUSED_JETSTREAM_KEYS.contains(&key.as_str()) => self.unsupported.push((
                     format!("{}.{}", entry.key, item.key),
                     item.key_position.clone(),

@@ -47,6 +47,7 @@ use std::pin::pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Buf, Bytes, BytesMut};
+use switchboard::jetstream::SyncDone;
 use switchboard::{Broker, ConnId, Mono, Now, Output, Stats, Wall, WorkDone};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, oneshot};
@@ -188,6 +189,17 @@ enum Event<S> {
         bytes: usize,
     },
     WorkDone(WorkDone),
+    Synced(SyncDone),
+}
+
+/// How the driver runs JetStream's syncs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncMode {
+    /// On tokio's blocking pool (a real fsync may take milliseconds): production.
+    Blocking,
+    /// On a task, after this (simulated) delay: the simulator, whose disk is memory and whose
+    /// runs must replay, which a blocking-pool thread on real time would break.
+    Task(Duration),
 }
 
 /// What the driver tells a writer.
@@ -278,6 +290,7 @@ pub struct Driver<L: Listener, C: Clock> {
     observer: Option<Observer>,
     /// The accept loop's task, while it runs.
     acceptor: Option<JoinHandle<()>>,
+    sync_mode: SyncMode,
     /// The broker asked to exit (lame duck mode is over).
     exit: bool,
 }
@@ -300,6 +313,7 @@ impl<L: Listener, C: Clock> Driver<L, C> {
             close_linger,
             observer: None,
             acceptor: None,
+            sync_mode: SyncMode::Blocking,
             exit: false,
         };
         let handle = DriverHandle {
@@ -311,6 +325,11 @@ impl<L: Listener, C: Clock> Driver<L, C> {
     /// Calls `observer` after every turn of the loop (see [`Observer`]).
     pub fn set_observer(&mut self, observer: Observer) {
         self.observer = Some(observer);
+    }
+
+    /// How JetStream's syncs run (blocking pool by default).
+    pub fn set_sync_mode(&mut self, mode: SyncMode) {
+        self.sync_mode = mode;
     }
 
     /// Runs until [`DriverHandle::shutdown`] (or until every handle is dropped), then closes
@@ -390,6 +409,7 @@ impl<L: Listener, C: Clock> Driver<L, C> {
                 }
             }
             Event::WorkDone(done) => self.broker.handle_work_done(now, done),
+            Event::Synced(done) => self.broker.handle_synced(now, done),
         }
     }
 
@@ -452,6 +472,25 @@ impl<L: Listener, C: Clock> Driver<L, C> {
                         // Fails only if the driver has stopped, and then the result is moot.
                         let _ = events.blocking_send(Event::WorkDone(done));
                     });
+                }
+                Output::Sync(job) => {
+                    let events = self.events_tx.clone();
+                    match self.sync_mode {
+                        SyncMode::Blocking => {
+                            tokio::task::spawn_blocking(move || {
+                                let done = job.run();
+                                // As for Work: only a stopped driver refuses it.
+                                let _ = events.blocking_send(Event::Synced(done));
+                            });
+                        }
+                        SyncMode::Task(delay) => {
+                            tokio::spawn(async move {
+                                tokio::time::sleep(delay).await;
+                                let done = job.run();
+                                let _ = events.send(Event::Synced(done)).await;
+                            });
+                        }
+                    }
                 }
             }
         }

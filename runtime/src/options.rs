@@ -4,14 +4,17 @@
 //! The same function runs at start and on every reload (SIGHUP), with the same flags, so a
 //! flag keeps overriding the file after a reload, as in nats-server.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use switchboard::jetstream::JetStreamConfig;
+use switchboard::store::SyncPolicy;
 use switchboard::{AuthConfig, Config, User};
 
 use crate::cli::Flags;
-use crate::config_file::{FileOptions, Loaded};
+use crate::config_file::{FileOptions, JetStreamSync, Loaded};
 use crate::logging::LogOptions;
-use crate::server::ServerOptions;
+use crate::server::{JetStreamOptions, ServerOptions};
 
 /// What to run with, and what to warn about.
 #[derive(Clone, Debug)]
@@ -40,6 +43,7 @@ pub fn resolve(loaded: Option<&Loaded>, flags: &Flags) -> Result<Resolved, Vec<S
         apply_file(&loaded.options, &mut server, &mut log).map_err(|e| vec![e])?;
     }
     apply_flags(flags, &mut server, &mut log);
+    apply_jetstream(loaded.map(|l| &l.options), flags, &mut server);
     server.config.validate().map_err(|e| vec![e])?;
     Ok(Resolved {
         server,
@@ -51,7 +55,6 @@ pub fn resolve(loaded: Option<&Loaded>, flags: &Flags) -> Result<Resolved, Vec<S
 /// Keys that would change security, routing or persistence if ignored: refused, each named
 /// with its position.
 fn refuse_unsupported(loaded: &Loaded) -> Result<(), Vec<String>> {
-    // `jetstream` enabled is among them until JetStream exists.
     let errors: Vec<String> = loaded
         .unsupported
         .iter()
@@ -207,6 +210,35 @@ fn apply_flags(flags: &Flags, server: &mut ServerOptions, log: &mut LogOptions) 
     log.logtime_utc = flags.logtime_utc.unwrap_or(log.logtime_utc);
 }
 
+/// Where JetStream stores when neither `-sd` nor `store_dir` says: under the working
+/// directory, so that data outlives the process (nats-server uses the temp directory).
+pub const DEFAULT_STORE_DIR: &str = "./data";
+
+/// JetStream is on if `-js` or the file's `jetstream` says so; `-sd` wins over `store_dir`.
+fn apply_jetstream(file: Option<&FileOptions>, flags: &Flags, server: &mut ServerOptions) {
+    let block = file.and_then(|f| f.jetstream.as_ref());
+    let enabled = flags.jetstream == Some(true) || block.is_some_and(|js| js.enabled);
+    if !enabled {
+        server.jetstream = None;
+        return;
+    }
+    let store_dir = flags
+        .store_dir
+        .clone()
+        .or_else(|| file.and_then(|f| f.store_dir.clone()))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STORE_DIR));
+    let mut config = JetStreamConfig::default();
+    if let Some(block) = block {
+        config.memory_bytes_max = block.memory_store_bytes_max.unwrap_or(-1);
+        config.file_bytes_max = block.file_store_bytes_max.unwrap_or(-1);
+        config.sync = match block.sync {
+            None | Some(JetStreamSync::Always) => SyncPolicy::Always,
+            Some(JetStreamSync::Interval(every)) => SyncPolicy::Interval(every),
+        };
+    }
+    server.jetstream = Some(JetStreamOptions { store_dir, config });
+}
+
 /// `--user`, `--pass`, `--auth` over the file's authorization, as nats-server's check: a token,
 /// when given, is what is required; a user given alone keeps the file's password.
 fn apply_auth_flags(flags: &Flags, config: &mut Config) {
@@ -300,10 +332,69 @@ mod tests {
         assert!(errors[0].starts_with("test.conf:2:1: "), "{errors:?}");
         assert!(errors[0].contains("\"tls\""), "{errors:?}");
 
-        let errors = resolve_text("jetstream: enabled\n", &Flags::default()).unwrap_err();
+        let errors = resolve_text("jetstream { domain: hub }\n", &Flags::default()).unwrap_err();
         assert_eq!(
             errors,
-            ["test.conf:1:1: \"jetstream\" is not supported by switchboard yet"]
+            ["test.conf:1:13: \"jetstream.domain\" is not supported by switchboard yet"]
+        );
+    }
+
+    #[test]
+    fn jetstream_from_the_file_and_the_flags() {
+        let off = resolve_text("store_dir: /x\n", &Flags::default()).unwrap();
+        assert_eq!(
+            off.server.jetstream, None,
+            "a store_dir alone enables nothing"
+        );
+
+        let on = resolve_text("jetstream: enabled\n", &Flags::default()).unwrap();
+        let js = on.server.jetstream.expect("enabled");
+        assert_eq!(js.store_dir, PathBuf::from(DEFAULT_STORE_DIR));
+        assert_eq!(js.config.sync, SyncPolicy::Always);
+
+        let text = "jetstream {\n  store_dir: /file\n  sync_interval: 2s\n  max_file: 1G\n}\n";
+        let js = resolve_text(text, &Flags::default())
+            .unwrap()
+            .server
+            .jetstream
+            .unwrap();
+        assert_eq!(js.store_dir, PathBuf::from("/file"));
+        assert_eq!(js.config.sync, SyncPolicy::Interval(Duration::from_secs(2)));
+        assert_eq!(js.config.file_bytes_max, 1 << 30);
+        let flags = Flags {
+            store_dir: Some(PathBuf::from("/flag")),
+            ..Flags::default()
+        };
+        let js = resolve_text(text, &flags)
+            .unwrap()
+            .server
+            .jetstream
+            .unwrap();
+        assert_eq!(
+            js.store_dir,
+            PathBuf::from("/flag"),
+            "-sd wins over the file"
+        );
+
+        let always = "jetstream { sync: always }\n";
+        let js = resolve_text(always, &Flags::default())
+            .unwrap()
+            .server
+            .jetstream
+            .unwrap();
+        assert_eq!(js.config.sync, SyncPolicy::Always);
+
+        let flags = Flags {
+            jetstream: Some(true),
+            ..Flags::default()
+        };
+        let js = resolve_text("jetstream: disabled\n", &flags)
+            .unwrap()
+            .server
+            .jetstream;
+        assert!(
+            js.is_some(),
+            "-js enables whatever the file says, as nats-server merges it"
         );
     }
 

@@ -4,11 +4,15 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use switchboard::{Broker, Config, Seed, Stats};
+use switchboard::jetstream::{JetStream, JetStreamConfig};
+use switchboard::store::SyncPolicy;
+use switchboard::{Broker, Config, Now, Seed, Stats};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::disk::StdDisk;
 use crate::driver::{Clock, Driver, DriverHandle, SystemClock};
 use crate::monitor::{self, Monitor};
 use crate::ports;
@@ -32,6 +36,16 @@ pub struct ServerOptions {
     pub http_host: Option<String>,
     /// Monitoring port (`-m`, `http_port`); no monitoring when `None`; -1 picks a free port.
     pub http_port: Option<i32>,
+    /// JetStream (`-js`), storing under a directory; off when `None`.
+    pub jetstream: Option<JetStreamOptions>,
+}
+
+/// Where and how JetStream stores.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JetStreamOptions {
+    /// `-sd` / `store_dir`: streams live in `<store_dir>/jetstream/`.
+    pub store_dir: PathBuf,
+    pub config: JetStreamConfig,
 }
 
 impl Default for ServerOptions {
@@ -45,6 +59,7 @@ impl Default for ServerOptions {
             pid_file: None,
             http_host: None,
             http_port: None,
+            jetstream: None,
         }
     }
 }
@@ -101,8 +116,12 @@ impl Server {
         config.port = local_addr.port();
         let clock = SystemClock::new();
         let started = clock.now();
-        let broker = Broker::new(config, Seed(seed), started);
+        let mut broker = Broker::new(config, Seed(seed), started);
         log_banner(&broker, seed);
+        if let Some(js) = &opts.jetstream {
+            let server_name = broker.server_name().to_string();
+            broker.enable_jetstream(open_jetstream(js, &server_name, started)?);
+        }
 
         let (driver, handle) = Driver::new(broker, listener, clock);
         let monitor = match http_listener {
@@ -255,6 +274,48 @@ fn os_seed() -> u64 {
     hasher.write_u128(nanos);
     hasher.write_u32(std::process::id());
     hasher.finish()
+}
+
+/// Opens the store directory and every stream in it, logging what recovery found.
+fn open_jetstream(
+    options: &JetStreamOptions,
+    server_name: &str,
+    now: Now,
+) -> io::Result<JetStream> {
+    let root = options.store_dir.join("jetstream");
+    let disk = StdDisk::new(&root).map_err(|error| {
+        io::Error::new(
+            error.kind(),
+            format!(
+                "Could not create storage directory {}: {error}",
+                root.display()
+            ),
+        )
+    })?;
+    tracing::info!("Starting JetStream");
+    tracing::info!("    Store Directory: \"{}\"", root.display());
+    match options.config.sync {
+        SyncPolicy::Always => tracing::info!("    Sync:            before every acknowledgement"),
+        SyncPolicy::Interval(every) => tracing::warn!(
+            "    Sync:            every {} (acknowledged messages of the last interval can be lost on power failure)",
+            switchboard::config::go_duration(every)
+        ),
+    }
+    let (js, report) = JetStream::open(Arc::new(disk), options.config.clone(), server_name, now)
+        .map_err(|error| {
+            io::Error::other(format!(
+                "Could not read storage directory {}: {error}",
+                root.display()
+            ))
+        })?;
+    for line in report.lines {
+        if line.contains("not loaded") || line.contains("damage") {
+            tracing::warn!("  {line}");
+        } else {
+            tracing::info!("  {line}");
+        }
+    }
+    Ok(js)
 }
 
 #[cfg(test)]

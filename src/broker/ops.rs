@@ -173,6 +173,7 @@ impl Broker {
         if verbose {
             self.ack(conn);
         }
+        let stored = self.jetstream_publish(&subject, reply.as_ref(), headers.as_ref(), &payload);
         let delivered = self.deliver(
             conn,
             echo,
@@ -181,7 +182,9 @@ impl Broker {
             headers.as_ref(),
             &payload,
         );
-        if !delivered {
+        if stored {
+            self.flush_jetstream();
+        } else if !delivered {
             if let Some(reply) = &reply {
                 self.no_responders(conn, &subject, reply);
             }

@@ -54,6 +54,10 @@ impl Host {
                     self.closed.insert(conn, "abort");
                 }
                 Output::Work(work) => self.work.push(work),
+                Output::Sync(job) => {
+                    let done = job.run();
+                    self.broker.handle_synced(self.now, done);
+                }
                 Output::StopAccepting => self.accepting = false,
                 Output::Exit => self.exited = true,
             }

@@ -21,11 +21,14 @@ pub mod config;
 mod decode;
 pub mod dedupe;
 pub mod direct;
+pub mod engine;
 pub mod errors;
 pub mod headers;
 pub mod json;
+pub mod meta;
 pub mod publish;
 pub mod responses;
+pub mod stream;
 pub mod subjects;
 pub mod validate;
 
@@ -34,5 +37,6 @@ mod proptests;
 
 pub use config::{StreamConfig, StreamConfigRequest};
 pub use dedupe::DedupeWindow;
+pub use engine::{JetStream, JetStreamConfig, OpenReport, SyncDone, SyncJob};
 pub use errors::{ApiError, JsError};
 pub use subjects::{any_subjects_overlap, subjects_overlap};

@@ -464,7 +464,7 @@ fn jetstream() {
         loaded.options.jetstream.as_ref().map(|j| j.enabled),
         Some(true)
     );
-    assert_eq!(keys(&loaded.unsupported), ["jetstream@1:1"]);
+    assert!(loaded.unsupported.is_empty());
     let loaded = self::loaded("jetstream: false");
     assert!(loaded.unsupported.is_empty());
     let loaded = self::loaded(
@@ -475,9 +475,15 @@ fn jetstream() {
     assert_eq!(js.memory_store_bytes_max, Some(1_000_000_000));
     assert_eq!(js.file_store_bytes_max, Some(10 << 30));
     assert_eq!(loaded.options.store_dir, Some(PathBuf::from("/data/js")));
+    assert_eq!(keys(&loaded.unsupported), ["jetstream.domain@5:3"]);
+    let js = self::loaded("jetstream { sync_interval: \"always\" }")
+        .options
+        .jetstream;
+    assert_eq!(js.and_then(|j| j.sync), Some(JetStreamSync::Always));
+    let js = self::loaded("jetstream { sync: 10s }").options.jetstream;
     assert_eq!(
-        keys(&loaded.unsupported),
-        ["jetstream.domain@5:3", "jetstream@1:1"]
+        js.and_then(|j| j.sync),
+        Some(JetStreamSync::Interval(Duration::from_secs(10)))
     );
     let loaded = self::loaded("jetstream { enabled: false, store_dir: x }");
     assert!(loaded.unsupported.is_empty());
