@@ -14,9 +14,10 @@
 # ("16 128 1024 16384"), SCENARIOS ("pub pubsub fanout queue reqrep idle"), SUBS for fan-out
 # and queue groups (4), REQUESTS per latency run (10000), IDLE_CONNS (10000), SERVER_CORE (0),
 # CLIENT_CORE (1), NICE (-20 when permitted; empty to turn off), SERVERS ("switchboard
-# nats-2.12.8 nats-2.9.10"), OUT (target/compare). Throughput runs also report the server's
-# CPU time per message (from /proc/<pid>/task/*/schedstat), which other load on the machine
-# barely moves, unlike msgs/s.
+# nats-2.12.8 nats-2.9.10"), OUT (target/compare), CARGO_TARGET_DIR (where cargo builds the
+# binaries; target/). Throughput runs also report the server's CPU time per message (from
+# /proc/<pid>/task/*/schedstat), which other load on the machine barely moves, unlike msgs/s.
+# JetStream acked publishing has its own script, benches/js_compare.sh.
 # Every run is bounded: the load tool gives up after 60 s, and servers are stopped on exit.
 set -euo pipefail
 
@@ -42,10 +43,12 @@ NATS_NEW_VERSION=2.12.8
 log() { echo "compare: $*" >&2; }
 
 # --- tools -------------------------------------------------------------------------------
-log "building switchboard and switchboard-load (release)"
+# Cargo builds into CARGO_TARGET_DIR when set (relative to the workspace), else target/.
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+log "building switchboard and switchboard-load (release) into $TARGET"
 cargo build --release --quiet -p switchboard-server -p switchboard-load
-SWITCHBOARD="$ROOT/target/release/switchboard"
-LOAD="$ROOT/target/release/switchboard-load"
+SWITCHBOARD="$TARGET/release/switchboard"
+LOAD="$TARGET/release/switchboard-load"
 
 NATS_NEW="$ROOT/target/nats-reference/bin/nats-server"
 if [[ ! -x "$NATS_NEW" ]]; then

@@ -38,7 +38,10 @@ pub fn address_of(url: &str) -> String {
 
 /// One received message, borrowed from the read buffer.
 pub struct Msg<'a> {
+    pub subject: &'a [u8],
     pub reply: Option<&'a [u8]>,
+    /// The header block of an HMSG (`NATS/1.0 503\r\n\r\n` for no responders), empty for MSG.
+    pub header: &'a [u8],
     pub payload: &'a [u8],
 }
 
@@ -70,6 +73,12 @@ impl Client {
     /// Connects, reads INFO, sends CONNECT and a PING, and waits for the PONG, so the
     /// server has accepted the connection when this returns.
     pub async fn connect(addr: &str, name: &str) -> io::Result<Client> {
+        Client::connect_with(addr, name, false).await
+    }
+
+    /// [`Client::connect`], asking with `no_responders` for a `503` status message when a
+    /// request reaches nobody (instead of silence), as JetStream clients do.
+    pub async fn connect_with(addr: &str, name: &str, no_responders: bool) -> io::Result<Client> {
         let socket = TcpStream::connect(addr).await?;
         socket.set_nodelay(true)?;
         let (read, mut writer) = socket.into_split();
@@ -78,7 +87,7 @@ impl Client {
         let connect = format!(
             "CONNECT {{\"verbose\":false,\"pedantic\":false,\"tls_required\":false,\
              \"name\":\"{name}\",\"lang\":\"rust\",\"version\":\"{}\",\"protocol\":1,\
-             \"echo\":true,\"headers\":true,\"no_responders\":false}}\r\nPING\r\n",
+             \"echo\":true,\"headers\":true,\"no_responders\":{no_responders}}}\r\nPING\r\n",
             env!("CARGO_PKG_VERSION")
         );
         writer.write_all(connect.as_bytes()).await?;
@@ -200,13 +209,19 @@ impl Reader {
             let line = data[..nl].strip_suffix(b"\r").unwrap_or(&data[..nl]);
             match line.first() {
                 Some(b'M' | b'H') => {
-                    let (reply, header_len, size) = parse_msg_line(line)?;
+                    let (subject, reply, header_len, size) = parse_msg_line(line)?;
                     let total = nl + 1 + size + 2;
                     if data.len() < total {
                         break;
                     }
+                    let header = &data[nl + 1..nl + 1 + header_len];
                     let payload = &data[nl + 1 + header_len..nl + 1 + size];
-                    on_msg(Msg { reply, payload });
+                    on_msg(Msg {
+                        subject,
+                        reply,
+                        header,
+                        payload,
+                    });
                     self.start += total;
                 }
                 Some(b'P') if line.eq_ignore_ascii_case(b"PING") => {
@@ -242,8 +257,10 @@ pub async fn answer_pings(writer: &mut OwnedWriteHalf, pings: u64) -> io::Result
 }
 
 /// `MSG <subject> <sid> [reply] <size>` or `HMSG <subject> <sid> [reply] <hdr> <total>`:
-/// the reply, the header length and the total size after the line.
-fn parse_msg_line(line: &[u8]) -> io::Result<(Option<&[u8]>, usize, usize)> {
+/// the subject, the reply, the header length and the total size after the line.
+type MsgLine<'a> = (&'a [u8], Option<&'a [u8]>, usize, usize);
+
+fn parse_msg_line(line: &[u8]) -> io::Result<MsgLine<'_>> {
     let bad = || io::Error::other(format!("bad MSG line {:?}", String::from_utf8_lossy(line)));
     let mut args: [&[u8]; 6] = [&[]; 6];
     let mut count = 0;
@@ -257,13 +274,18 @@ fn parse_msg_line(line: &[u8]) -> io::Result<(Option<&[u8]>, usize, usize)> {
             .and_then(|s| s.parse().ok())
             .ok_or_else(bad)
     };
-    match (args[0], count) {
-        (b"MSG", 4) => Ok((None, 0, number(args[3])?)),
-        (b"MSG", 5) => Ok((Some(args[3]), 0, number(args[4])?)),
-        (b"HMSG", 5) => Ok((None, number(args[3])?, number(args[4])?)),
-        (b"HMSG", 6) => Ok((Some(args[3]), number(args[4])?, number(args[5])?)),
-        _ => Err(bad()),
+    let subject = args[1];
+    let (reply, header_len, size) = match (args[0], count) {
+        (b"MSG", 4) => (None, 0, number(args[3])?),
+        (b"MSG", 5) => (Some(args[3]), 0, number(args[4])?),
+        (b"HMSG", 5) => (None, number(args[3])?, number(args[4])?),
+        (b"HMSG", 6) => (Some(args[3]), number(args[4])?, number(args[5])?),
+        _ => return Err(bad()),
+    };
+    if header_len > size {
+        return Err(bad());
     }
+    Ok((subject, reply, header_len, size))
 }
 
 /// One PUB (or HPUB with [`HEADER_BLOCK`]) frame of `size` payload bytes.
@@ -299,14 +321,15 @@ mod tests {
 
     #[test]
     fn msg_lines() {
-        let (reply, h, n) = parse_msg_line(b"MSG a.b 1 12").unwrap();
-        assert_eq!((reply, h, n), (None, 0, 12));
-        let (reply, h, n) = parse_msg_line(b"MSG a.b 1 _INBOX.x 0").unwrap();
+        let (subject, reply, h, n) = parse_msg_line(b"MSG a.b 1 12").unwrap();
+        assert_eq!((subject, reply, h, n), (&b"a.b"[..], None, 0, 12));
+        let (_, reply, h, n) = parse_msg_line(b"MSG a.b 1 _INBOX.x 0").unwrap();
         assert_eq!((reply, h, n), (Some(&b"_INBOX.x"[..]), 0, 0));
-        let (reply, h, n) = parse_msg_line(b"HMSG a 1 r 12 20").unwrap();
-        assert_eq!((reply, h, n), (Some(&b"r"[..]), 12, 20));
+        let (subject, reply, h, n) = parse_msg_line(b"HMSG a 1 r 12 20").unwrap();
+        assert_eq!((subject, reply, h, n), (&b"a"[..], Some(&b"r"[..]), 12, 20));
         assert!(parse_msg_line(b"MSG a").is_err());
         assert!(parse_msg_line(b"MSG a 1 x").is_err());
+        assert!(parse_msg_line(b"HMSG a 1 20 12").is_err());
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //! so the same bytes measure Switchboard and nats-server alike.
 //!
 //! Each run prints one line of `key=value` pairs (see `--help`); `benches/compare.sh` runs the
-//! scenarios against several servers and tabulates the medians.
+//! scenarios against several servers and tabulates the medians, `benches/js_compare.sh` does
+//! the same for JetStream acked publishing (`jspub`).
 
 mod client;
+mod jetstream;
 mod scenarios;
 
 use std::process::ExitCode;
@@ -23,6 +25,8 @@ scenarios:
   queue      one publisher, --subs subscribers in a queue group
   reqrep     request/reply, one request in flight          (p50/p99/p99.9 in us)
   idle       --conns idle connections                      (connect time, server RSS per conn)
+  jspub      JetStream publish, each acked: creates stream --stream on --subject (bench.js),
+             keeps --inflight publishes unacked, deletes the stream  (acked msgs/s, ack p50/p99)
 
 options:
   --url URL            server (nats://127.0.0.1:4222)
@@ -39,6 +43,8 @@ options:
   --ahead-bytes N      how far the publisher may run ahead of the slowest subscriber (16 MiB)
   --warmup N           requests before latencies are recorded (1000)
   --subject S          subject to publish on (bench.load)
+  --inflight N         jspub: publishes awaiting their PubAck, at most; 1 is synchronous (256)
+  --stream NAME        jspub: the stream to create and delete (BENCH)
   --threads N          tokio worker threads; 1 runs everything on one thread (1)
   --timeout SECS       give up after this long (120)
 ";
@@ -85,6 +91,7 @@ fn main() -> ExitCode {
                 "queue" => scenarios::throughput(&opts, Flow::Queue).await,
                 "reqrep" => scenarios::request_reply(&opts).await,
                 "idle" => scenarios::idle(&opts).await,
+                "jspub" => jetstream::publish_acked(&opts).await,
                 other => Err(std::io::Error::other(format!("unknown scenario {other:?}"))),
             }
         };
@@ -110,23 +117,8 @@ fn main() -> ExitCode {
 type Parsed = (String, Options, usize, Duration);
 
 fn parse(args: &[String]) -> Result<Parsed, String> {
-    let mut opts = Options {
-        addr: client::address_of("nats://127.0.0.1:4222"),
-        size: 16,
-        msgs: None,
-        duration: Duration::from_secs(2),
-        subs: 4,
-        conns: 1000,
-        pid: None,
-        hold: Duration::from_secs(1),
-        window: 8,
-        batch_bytes: 64 * 1024,
-        ahead_bytes: 16 * 1024 * 1024,
-        warmup: 1000,
-        subject: "bench.load".to_string(),
-        headers: false,
-        connect_concurrency: 128,
-    };
+    let mut opts = Options::default();
+    let mut subject = None;
     let mut threads = 1;
     let mut timeout = Duration::from_secs(120);
     let mut scenario = None;
@@ -178,12 +170,19 @@ fn parse(args: &[String]) -> Result<Parsed, String> {
             "--batch-bytes" => opts.batch_bytes = number(&value)? as usize,
             "--ahead-bytes" => opts.ahead_bytes = number(&value)? as usize,
             "--warmup" => opts.warmup = number(&value)?,
-            "--subject" => opts.subject = value,
+            "--subject" => subject = Some(value),
+            "--inflight" => opts.inflight = number(&value)?.max(1),
+            "--stream" => opts.stream = value,
             "--threads" => threads = number(&value)? as usize,
             "--timeout" => timeout = seconds(&value)?,
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
     let scenario = scenario.ok_or("no scenario given")?;
+    match subject {
+        Some(subject) => opts.subject = subject,
+        None if scenario == "jspub" => opts.subject = "bench.js".to_string(),
+        None => {}
+    }
     Ok((scenario, opts, threads, timeout))
 }

@@ -48,6 +48,34 @@ pub struct Options {
     pub headers: bool,
     /// Idle connections being opened at once.
     pub connect_concurrency: usize,
+    /// JetStream publishes not yet acknowledged, at most (`jspub`).
+    pub inflight: u64,
+    /// The stream `jspub` creates, publishes to and deletes.
+    pub stream: String,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            addr: crate::client::address_of("nats://127.0.0.1:4222"),
+            size: 16,
+            msgs: None,
+            duration: Duration::from_secs(2),
+            subs: 4,
+            conns: 1000,
+            pid: None,
+            hold: Duration::from_secs(1),
+            window: 8,
+            batch_bytes: 64 * 1024,
+            ahead_bytes: 16 * 1024 * 1024,
+            warmup: 1000,
+            subject: "bench.load".to_string(),
+            headers: false,
+            connect_concurrency: 128,
+            inflight: 256,
+            stream: "BENCH".to_string(),
+        }
+    }
 }
 
 /// `key=value` pairs printed on one line, for people and for `compare.sh`.
@@ -504,7 +532,7 @@ pub async fn idle(opts: &Options) -> io::Result<Report> {
 
 /// CPU time a process has run so far, in nanoseconds: the sum over its threads of the
 /// scheduler's run time (`/proc/<pid>/task/*/schedstat`).
-fn cpu_nanos(pid: u32) -> io::Result<u64> {
+pub(crate) fn cpu_nanos(pid: u32) -> io::Result<u64> {
     let mut total = 0;
     for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
         let path = task?.path().join("schedstat");
@@ -532,8 +560,16 @@ fn rss_kib(pid: u32) -> io::Result<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// The defaults, publishing on `bench.js`.
+    pub(crate) fn options() -> Options {
+        Options {
+            subject: "bench.js".to_string(),
+            ..Options::default()
+        }
+    }
 
     #[test]
     fn batches_end_with_a_ping() {
