@@ -301,8 +301,10 @@ fn open_jetstream(
             switchboard::config::go_duration(every)
         ),
     }
-    let (js, report) = JetStream::open(Arc::new(disk), options.config.clone(), server_name, now)
-        .map_err(|error| {
+    let mut config = options.config.clone();
+    config.store_dir = root.display().to_string();
+    let (js, report) =
+        JetStream::open(Arc::new(disk), config, server_name, now).map_err(|error| {
             io::Error::other(format!(
                 "Could not read storage directory {}: {error}",
                 root.display()

@@ -49,6 +49,8 @@ pub struct JetStreamConfig {
     /// Bytes all file streams may reserve with `max_bytes`; -1 for no limit.
     pub file_bytes_max: i64,
     pub segment_bytes_max: u64,
+    /// Where the host keeps the files, for monitoring to show (the core never uses it).
+    pub store_dir: String,
 }
 
 impl Default for JetStreamConfig {
@@ -58,6 +60,7 @@ impl Default for JetStreamConfig {
             memory_bytes_max: -1,
             file_bytes_max: -1,
             segment_bytes_max: 8 * 1024 * 1024,
+            store_dir: String::new(),
         }
     }
 }
@@ -222,6 +225,18 @@ impl JetStream {
 
     pub fn stream_count(&self) -> usize {
         self.streams.len()
+    }
+
+    pub fn config(&self) -> &JetStreamConfig {
+        &self.config
+    }
+
+    /// Messages and bytes over every stream.
+    pub fn totals(&self) -> (u64, u64) {
+        self.streams.values().fold((0, 0), |(msgs, bytes), e| {
+            let state = e.stream.state("", false);
+            (msgs + state.messages, bytes + state.bytes)
+        })
     }
 
     /// Usage as `$JS.API.INFO` and `/jsz` report it.

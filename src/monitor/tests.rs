@@ -68,9 +68,13 @@ impl Scenario {
 
     fn drain(&mut self) {
         while let Some(output) = self.broker.poll_output() {
-            if let Output::Transmit { conn, chunks } = output {
-                let n = chunks.iter().map(Bytes::len).sum();
-                self.broker.handle_written(self.now, conn, n);
+            match output {
+                Output::Transmit { conn, chunks } => {
+                    let n = chunks.iter().map(Bytes::len).sum();
+                    self.broker.handle_written(self.now, conn, n);
+                }
+                Output::Sync(job) => self.broker.handle_synced(self.now, job.run()),
+                _ => {}
             }
         }
     }
