@@ -146,6 +146,8 @@ pub struct Broker {
     jetstream: Option<crate::jetstream::JetStream>,
     /// When JetStream next needs `handle_timeout` (cached after every JetStream input).
     jetstream_deadline: Option<Mono>,
+    /// JetStream took input in this batch: flush its replies and syncs at the batch's end.
+    jetstream_dirty: bool,
 }
 
 /// nats-server's match cache size (server/sublist.go `slCacheMax`).
@@ -183,6 +185,7 @@ impl Broker {
             lame_duck: None,
             jetstream: None,
             jetstream_deadline: None,
+            jetstream_dirty: false,
         }
     }
 

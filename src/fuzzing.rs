@@ -26,6 +26,10 @@ use crate::protocol::{
 };
 use crate::routing::{subject_matches, QueueGroup, SubId, SubMatch, Sublist, SublistError};
 
+#[path = "fuzzing_jetstream.rs"]
+mod jetstream_api;
+pub use jetstream_api::jetstream_api;
+
 /// Reads structure out of fuzz bytes; past the end every read gives zero.
 struct Input<'a> {
     data: &'a [u8],

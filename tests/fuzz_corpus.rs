@@ -300,6 +300,65 @@ fn corpus_store_recovery() {
 }
 
 #[test]
+fn corpus_jetstream_api() {
+    replay("jetstream_api", fuzzing::jetstream_api);
+}
+
+#[test]
+fn sweep_jetstream_api() {
+    sweep(
+        "jetstream_api",
+        0x15,
+        fuzzing::jetstream_api,
+        js_api_requests,
+    );
+}
+
+/// Request bodies the API takes, and some it refuses.
+const JS_BODIES: &[&str] = &[
+    "",
+    "{}",
+    r#"{"name":"M","subjects":["m.>"]}"#,
+    r#"{"name":"M","subjects":["m.>"],"storage":"memory","max_msgs":2}"#,
+    r#"{"name":"M","subjects":["S.>"]}"#,
+    r#"{"name":"S","subjects":["S.>","s.>"],"allow_direct":true,"max_msgs":1}"#,
+    r#"{"name":"S","subjects":["S.>","s.>"],"allow_direct":true,"max_age":1000000000}"#,
+    r#"{"name":"S","subjects":["x.>"],"storage":"memory"}"#,
+    r#"{"name":"M","max_bytes":100,"discard":"new","duplicate_window":5000000000}"#,
+    r#"{"seq":1}"#,
+    r#"{"seq":2,"no_erase":true}"#,
+    r#"{"last_by_subj":"s.a"}"#,
+    r#"{"next_by_subj":"s.>","seq":2}"#,
+    r#"{"filter":"s.a","keep":1}"#,
+    r#"{"seq":3}"#,
+    r#"{"offset":1,"subject":"s.a"}"#,
+    r#"{"subjects_filter":">","deleted_details":true}"#,
+    r#"{"name":1}"#,
+    "[1,2]",
+    r#"{"name":"M","#,
+];
+
+/// A few requests, each a subject byte, a length and a body from [`JS_BODIES`] (sometimes
+/// mangled).
+fn js_api_requests(rng: &mut ChaCha8Rng) -> Vec<u8> {
+    let mut out = Vec::new();
+    for _ in 0..rng.random_range(1..8) {
+        out.push(rng.random());
+        let mut body = JS_BODIES[rng.random_range(0..JS_BODIES.len())]
+            .as_bytes()
+            .to_vec();
+        if !body.is_empty() && rng.random_bool(0.2) {
+            let at = rng.random_range(0..body.len());
+            body[at] = rng.random();
+        }
+        body.truncate(255);
+        out.push(body.len() as u8);
+        out.extend_from_slice(&body);
+    }
+    out
+}
+
+#[test]
 fn sweep_parser() {
     sweep("parser", 1, fuzzing::parser, protocol_stream);
 }

@@ -7,8 +7,16 @@ use crate::session::auth::{self, AuthCheck};
 
 impl Broker {
     /// Parses and runs every complete op buffered for `conn`, until input runs out, the
-    /// connection closes, or a bcrypt check makes it wait.
+    /// connection closes, or a bcrypt check makes it wait. JetStream's replies and syncs for
+    /// the whole batch go out once at the end (so one sync covers the batch).
     pub(super) fn process_input(&mut self, conn: ConnId) {
+        self.process_ops(conn);
+        if std::mem::take(&mut self.jetstream_dirty) {
+            self.flush_jetstream();
+        }
+    }
+
+    fn process_ops(&mut self, conn: ConnId) {
         loop {
             let Some(session) = self.sessions.get_mut(&conn) else {
                 return;
@@ -183,7 +191,7 @@ impl Broker {
             &payload,
         );
         if stored {
-            self.flush_jetstream();
+            self.jetstream_dirty = true;
         } else if !delivered {
             if let Some(reply) = &reply {
                 self.no_responders(conn, &subject, reply);

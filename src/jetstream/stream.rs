@@ -66,12 +66,12 @@ enum Wait {
     Write(u64),
 }
 
-/// A waiting reply, and what to answer instead if the store fails first.
+/// A waiting reply. If the store fails first, a PubAck (waiting on a sequence) is answered
+/// with an error instead; other replies are dropped (the requester times out).
 #[derive(Debug)]
 struct Waiting {
     wait: Wait,
     reply: Reply,
-    on_failure: Option<Bytes>,
 }
 
 /// A stream's store: memory or file.
@@ -367,22 +367,11 @@ impl Stream {
 
     /// Queues `reply` until `wait` holds, or sends it now if it already does.
     fn wait_for(&mut self, wait: Wait, reply: Reply, out: &mut Vec<Reply>) {
-        let on_failure = match wait {
-            Wait::Seq(_) => Some(Bytes::from(pub_ack_error(
-                &self.config.name,
-                &JsError::StreamStoreFailed(String::from("store failed to sync")),
-            ))),
-            Wait::Write(_) => None,
-        };
         if self.waiting.is_empty() && self.holds(wait) {
             out.push(reply);
             return;
         }
-        self.waiting.push_back(Waiting {
-            wait,
-            reply,
-            on_failure,
-        });
+        self.waiting.push_back(Waiting { wait, reply });
     }
 
     fn holds(&self, wait: Wait) -> bool {
@@ -435,12 +424,14 @@ impl Stream {
         self.store.get_mut().synced(request, result);
         self.release(out);
         if failed {
+            let error = JsError::StreamStoreFailed(String::from("store failed to sync"));
+            let payload = Bytes::from(pub_ack_error(&self.config.name, &error));
             for waiting in self.waiting.drain(..) {
-                if let Some(payload) = waiting.on_failure {
+                if let Wait::Seq(_) = waiting.wait {
                     out.push(Reply {
                         subject: waiting.reply.subject,
                         headers: None,
-                        payload,
+                        payload: payload.clone(),
                     });
                 }
             }
