@@ -23,6 +23,11 @@
 //! | `switchboard_stale_connections_total` | counter | `stale_connections` |
 //! | `switchboard_pending_bytes` | histogram | a connection's pending bytes at each hand-over of a write batch (see `switchboard::monitor::histogram`) |
 //! | `switchboard_http_requests_total{path}` | counter | `http_req_stats` |
+//! | `switchboard_jetstream_streams` | gauge | `/jsz` `streams` (JetStream series only when it is on) |
+//! | `switchboard_jetstream_messages`, `switchboard_jetstream_stored_bytes` | gauge | `/jsz` `messages`, `bytes` |
+//! | `switchboard_jetstream_api_requests_total`, `switchboard_jetstream_api_errors_total` | counter | `/jsz` `api.total`, `api.errors` |
+//! | `switchboard_jetstream_acks_waiting_sync` | gauge | PubAcks queued until their message is on disk |
+//! | `switchboard_jetstream_streams_failed` | gauge | streams whose store failed a sync (also a `503` on `/healthz`) |
 //! | `process_resident_memory_bytes` | gauge | `mem` |
 //! | `process_cpu_seconds_total` | counter | `cpu` is its rate: use `rate(process_cpu_seconds_total[1m])` |
 //! | `process_start_time_seconds` | gauge | `start` |
@@ -50,6 +55,76 @@ pub struct Scrape<'a> {
     pub stats: &'a Stats,
     /// User plus system CPU time of the process so far, seconds.
     pub cpu_seconds: f64,
+    /// JetStream's figures, when it is on.
+    pub jetstream: Option<JetStreamFigures>,
+}
+
+/// What `/metrics` shows of JetStream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JetStreamFigures {
+    pub streams: u64,
+    pub messages: u64,
+    pub bytes: u64,
+    pub api_total: u64,
+    pub api_errors: u64,
+    pub acks_waiting: u64,
+    pub streams_failed: u64,
+}
+
+impl JetStreamFigures {
+    pub fn of(js: &switchboard::jetstream::JetStream) -> JetStreamFigures {
+        let usage = js.usage();
+        let (messages, bytes) = js.totals();
+        JetStreamFigures {
+            streams: usage.streams,
+            messages,
+            bytes,
+            api_total: usage.api_total,
+            api_errors: usage.api_errors,
+            acks_waiting: js.acks_waiting(),
+            streams_failed: js.failed_streams().len() as u64,
+        }
+    }
+}
+
+fn register_jetstream(registry: &mut Registry, js: &JetStreamFigures) {
+    let gauges = [
+        ("streams", "JetStream streams", js.streams),
+        (
+            "messages",
+            "Messages stored in JetStream streams",
+            js.messages,
+        ),
+        (
+            "acks_waiting_sync",
+            "PubAcks queued until their message is synced to disk",
+            js.acks_waiting,
+        ),
+        (
+            "streams_failed",
+            "Streams whose store failed a sync: they take no writes",
+            js.streams_failed,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        registry.register(name, help, ConstGauge::new(value));
+    }
+    registry.register_with_unit(
+        "stored",
+        "Bytes stored in JetStream streams (as nats-server counts them)",
+        Unit::Bytes,
+        ConstGauge::new(js.bytes),
+    );
+    registry.register(
+        "api_requests",
+        "JetStream API requests",
+        ConstCounter::new(js.api_total),
+    );
+    registry.register(
+        "api_errors",
+        "JetStream API requests answered with an error",
+        ConstCounter::new(js.api_errors),
+    );
 }
 
 /// The exposition text for `scrape`. A fresh registry per scrape holds constant values: the
@@ -57,7 +132,11 @@ pub struct Scrape<'a> {
 pub fn render(scrape: &Scrape<'_>) -> Result<String, fmt::Error> {
     let mut registry = Registry::default();
     register_process(&mut registry, scrape);
-    register_broker(registry.sub_registry_with_prefix("switchboard"), scrape);
+    let broker = registry.sub_registry_with_prefix("switchboard");
+    register_broker(broker, scrape);
+    if let Some(js) = &scrape.jetstream {
+        register_jetstream(broker.sub_registry_with_prefix("jetstream"), js);
+    }
     let mut out = String::new();
     text::encode(&mut out, &registry)?;
     Ok(out)
@@ -289,6 +368,7 @@ mod tests {
             varz: &varz,
             stats: broker.stats(),
             cpu_seconds: 1.5,
+            jetstream: None,
         })
         .expect("encodes");
         for line in [
@@ -309,5 +389,49 @@ mod tests {
                 "{line:?} missing from:\n{text}"
             );
         }
+    }
+
+    #[test]
+    fn jetstream_series_appear_when_it_is_on() {
+        let now = Now::new(switchboard::Mono::ZERO, Wall::from_unix_nanos(0));
+        let broker = Broker::new(Config::default(), Seed(1), now);
+        let varz = varz(&broker, now, &HostFacts::default());
+        let figures = JetStreamFigures {
+            streams: 2,
+            messages: 10,
+            bytes: 400,
+            api_total: 7,
+            api_errors: 1,
+            acks_waiting: 3,
+            streams_failed: 1,
+        };
+        let scrape = |jetstream| {
+            render(&Scrape {
+                varz: &varz,
+                stats: broker.stats(),
+                cpu_seconds: 0.0,
+                jetstream,
+            })
+            .expect("encodes")
+        };
+        let text = scrape(Some(figures));
+        for line in [
+            "switchboard_jetstream_streams 2",
+            "switchboard_jetstream_messages 10",
+            "switchboard_jetstream_stored_bytes 400",
+            "switchboard_jetstream_api_requests_total 7",
+            "switchboard_jetstream_api_errors_total 1",
+            "switchboard_jetstream_acks_waiting_sync 3",
+            "switchboard_jetstream_streams_failed 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line:?} missing from:\n{text}"
+            );
+        }
+        assert!(
+            !scrape(None).contains("jetstream"),
+            "no JetStream series when it is off"
+        );
     }
 }

@@ -306,21 +306,28 @@ async fn answer(state: &State, endpoint: Endpoint, query: &Query) -> Result<Repl
             let options = monitor::HealthzOptions::from_query(query)?;
             // A round trip through the driver: healthy means routing is running, not only
             // that this task is.
-            snapshot(handle, |_, _| ()).await?;
-            let health = monitor::healthz(&options);
+            let failed = snapshot(handle, |b, _| {
+                b.jetstream()
+                    .map(|js| js.failed_streams())
+                    .unwrap_or_default()
+            })
+            .await?;
+            let health = monitor::healthz(&options, &failed);
             let status = StatusCode::from_u16(health.http_status).unwrap_or(StatusCode::OK);
             Ok(Reply::Json(status, to_json(&health.status, false)?))
         }
         Endpoint::Metrics => {
             let (facts, cpu_seconds) = state.host_facts();
-            let (varz, stats) = snapshot(handle, move |b, now| {
-                (monitor::varz(b, now, &facts), b.stats().clone())
+            let (varz, stats, jetstream) = snapshot(handle, move |b, now| {
+                let js = b.jetstream().map(metrics::JetStreamFigures::of);
+                (monitor::varz(b, now, &facts), b.stats().clone(), js)
             })
             .await?;
             let scrape = metrics::Scrape {
                 varz: &varz,
                 stats: &stats,
                 cpu_seconds,
+                jetstream,
             };
             let text = metrics::render(&scrape).map_err(|_| Failure::Unavailable)?;
             Ok(Reply::Text(StatusCode::OK, metrics::CONTENT_TYPE, text))

@@ -227,6 +227,22 @@ impl JetStream {
         self.streams.len()
     }
 
+    /// PubAcks queued until their message is on disk, over every stream.
+    pub fn acks_waiting(&self) -> u64 {
+        self.streams
+            .values()
+            .map(|e| e.stream.waiting_count())
+            .sum()
+    }
+
+    /// Streams whose store failed, and why (for `/healthz`).
+    pub fn failed_streams(&self) -> Vec<(String, String)> {
+        self.streams
+            .iter()
+            .filter_map(|(name, e)| e.stream.failure().map(|why| (name.clone(), why)))
+            .collect()
+    }
+
     pub fn config(&self) -> &JetStreamConfig {
         &self.config
     }

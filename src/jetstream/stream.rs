@@ -438,6 +438,19 @@ impl Stream {
         }
     }
 
+    /// Why the store takes no more writes (a sync failed), if it does not.
+    pub fn failure(&self) -> Option<String> {
+        match &self.store {
+            StreamStore::File(store) => store.failure().map(ToString::to_string),
+            StreamStore::Memory(_) => None,
+        }
+    }
+
+    /// Replies queued until a sync.
+    pub fn waiting_count(&self) -> u64 {
+        self.waiting.len() as u64
+    }
+
     /// Whether writes wait for a sync request to be made.
     pub fn has_waiting(&self) -> bool {
         !self.waiting.is_empty()

@@ -1,8 +1,11 @@
-//! `/healthz`: the readiness probe. It answers as nats-server does with JetStream disabled:
-//! once the monitor answers at all the client listener is up, so the server is healthy, and the
-//! JetStream checks (`js-enabled-only`, `js-server-only`, `js-meta-only`, `account`, `stream`,
-//! `consumer`) have nothing to check. Only nats-server's argument errors remain: a `stream`
-//! without an `account`, or a `consumer` without a `stream`, is a `400`.
+//! `/healthz`: the readiness probe. Once the monitor answers at all the client listener is up,
+//! so the server is healthy, as a single nats-server answers (its JetStream asset checks,
+//! `account`, `stream`, `consumer`, are about clustering). nats-server's argument errors
+//! remain: a `stream` without an `account`, or a `consumer` without a `stream`, is a `400`.
+//!
+//! Beyond nats-server: a JetStream stream whose store failed (a sync error: it takes no more
+//! writes and acks nothing) makes the server unhealthy (`503`, `"status":"unavailable"`, one
+//! `JETSTREAM` error per stream), so an orchestrator sees it instead of a silent stall.
 
 use serde::Serialize;
 
@@ -67,8 +70,9 @@ pub struct Health {
     pub status: HealthStatus,
 }
 
-/// `/healthz` for these options.
-pub fn healthz(options: &HealthzOptions) -> Health {
+/// `/healthz` for these options; `failed_streams` are (stream, why) of JetStream streams whose
+/// store failed (none when JetStream is off).
+pub fn healthz(options: &HealthzOptions, failed_streams: &[(String, String)]) -> Health {
     let bad_request = if options.account.is_empty() && !options.stream.is_empty() {
         Some("\"account\" must not be empty when checking stream health")
     } else if options.stream.is_empty() && !options.consumer.is_empty() {
@@ -77,6 +81,9 @@ pub fn healthz(options: &HealthzOptions) -> Health {
         None
     };
     let Some(error) = bad_request else {
+        if !failed_streams.is_empty() && !options.js_server_only {
+            return unavailable(options, failed_streams);
+        }
         return Health {
             http_status: 200,
             status: HealthStatus {
@@ -108,15 +115,64 @@ pub fn healthz(options: &HealthzOptions) -> Health {
     }
 }
 
+/// `503`: streams whose store failed.
+fn unavailable(options: &HealthzOptions, failed: &[(String, String)]) -> Health {
+    let describe = |(stream, why): &(String, String)| {
+        format!("JetStream stream '$G > {stream}' store failed: {why}")
+    };
+    let status = if options.details {
+        HealthStatus {
+            status: "unavailable",
+            error: String::new(),
+            errors: failed
+                .iter()
+                .map(|failure| HealthzError {
+                    kind: "JETSTREAM",
+                    error: describe(failure),
+                })
+                .collect(),
+        }
+    } else {
+        HealthStatus {
+            status: "unavailable",
+            error: failed.iter().map(describe).collect::<Vec<_>>().join("; "),
+            errors: Vec::new(),
+        }
+    };
+    Health {
+        http_status: 503,
+        status,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn answer(query: &str) -> (u16, String) {
         let options = HealthzOptions::from_query(&Query::parse(query)).expect("valid options");
-        let health = healthz(&options);
+        let health = healthz(&options, &[]);
         let json = serde_json::to_string(&health.status).expect("health serializes");
         (health.http_status, json)
+    }
+
+    #[test]
+    fn a_failed_stream_store_is_unhealthy() {
+        let failed = [("ORDERS".to_string(), "i/o error: EIO".to_string())];
+        let options = HealthzOptions::default();
+        let health = healthz(&options, &failed);
+        assert_eq!(health.http_status, 503);
+        assert_eq!(
+            serde_json::to_string(&health.status).unwrap(),
+            r#"{"status":"unavailable","error":"JetStream stream '$G > ORDERS' store failed: i/o error: EIO"}"#
+        );
+        let details = HealthzOptions::from_query(&Query::parse("details=true")).unwrap();
+        assert_eq!(
+            serde_json::to_string(&healthz(&details, &failed).status).unwrap(),
+            r#"{"status":"unavailable","errors":[{"type":"JETSTREAM","error":"JetStream stream '$G > ORDERS' store failed: i/o error: EIO"}]}"#
+        );
+        let server_only = HealthzOptions::from_query(&Query::parse("js-server-only=true")).unwrap();
+        assert_eq!(healthz(&server_only, &failed).http_status, 200);
     }
 
     /// Expected answers are nats-server 2.12.8's, JetStream disabled.

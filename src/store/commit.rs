@@ -180,6 +180,11 @@ impl GroupCommit {
     }
 
     pub fn ackable_seq(&self) -> u64 {
+        #[cfg(feature = "fault-injection")]
+        if super::faults::ack_before_sync() {
+            // The planted bug (src/store/faults.rs): ack what was written, synced or not.
+            return self.written_seq;
+        }
         match self.policy {
             SyncPolicy::Always => self.durable_seq,
             SyncPolicy::Interval(_) => self.written_seq,

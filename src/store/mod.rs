@@ -27,6 +27,8 @@
 
 pub mod commit;
 pub mod disk;
+#[cfg(feature = "fault-injection")]
+pub mod faults;
 pub mod file;
 mod index;
 pub mod mem_disk;
