@@ -762,3 +762,7 @@ impl StreamTotals for View<'_> {
         ))
     }
 }
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;
