@@ -355,15 +355,17 @@ impl MsgGetRequest {
     }
 }
 
-/// The error a MSG.DELETE of a missing message gets: nats-server passes its store's error
-/// through 10057, `stream store EOF` past the last sequence and `no message found` otherwise.
-pub fn msg_delete_missing(seq: u64, last_seq: u64) -> JsError {
-    let text = if seq > last_seq {
-        "stream store EOF"
+/// The error a MSG.DELETE of a missing message gets, as nats-server's store answers: past the
+/// last sequence 10057 `stream store EOF`; below the first message (`first_seq`) 10057 `no
+/// message found`; a gap between them (already deleted) 10043 `sequence N not found`.
+pub fn msg_delete_missing(seq: u64, first_seq: u64, last_seq: u64) -> JsError {
+    if seq > last_seq {
+        JsError::StreamMsgDeleteFailed(String::from("stream store EOF"))
+    } else if seq < first_seq {
+        JsError::StreamMsgDeleteFailed(String::from("no message found"))
     } else {
-        "no message found"
-    };
-    JsError::StreamMsgDeleteFailed(String::from(text))
+        JsError::SequenceNotFound(seq)
+    }
 }
 
 // Go struct layouts, for decoding. nats-server embeds `ApiPagedRequest` (the `offset`), so

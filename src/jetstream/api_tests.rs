@@ -427,12 +427,25 @@ fn msg_get_and_delete_match_nats_server() {
         r#"{"type":"io.nats.jetstream.api.v1.stream_msg_delete_response","success":true}"#
     );
     assert_eq!(
-        to_json(&SuccessResponse::error(delete, &msg_delete_missing(1, 3))),
+        to_json(&SuccessResponse::error(
+            delete,
+            &msg_delete_missing(1, 2, 3)
+        )),
         r#"{"type":"io.nats.jetstream.api.v1.stream_msg_delete_response","error":{"code":500,"err_code":10057,"description":"no message found"}}"#
     );
     assert_eq!(
-        to_json(&SuccessResponse::error(delete, &msg_delete_missing(1, 0))),
+        to_json(&SuccessResponse::error(
+            delete,
+            &msg_delete_missing(1, 1, 0)
+        )),
         r#"{"type":"io.nats.jetstream.api.v1.stream_msg_delete_response","error":{"code":500,"err_code":10057,"description":"stream store EOF"}}"#
+    );
+    assert_eq!(
+        to_json(&SuccessResponse::error(
+            delete,
+            &msg_delete_missing(3, 2, 5)
+        )),
+        r#"{"type":"io.nats.jetstream.api.v1.stream_msg_delete_response","error":{"code":400,"err_code":10043,"description":"sequence 3 not found"}}"#
     );
     assert_eq!(decode_msg_delete_request(b"{}"), Err(JsError::BadRequest));
     assert_eq!(

@@ -788,7 +788,12 @@ impl JetStream {
             )));
         }
         if !entry.stream.delete_msg(request.seq)? {
-            return Err(msg_delete_missing(request.seq, entry.stream.last_seq()));
+            let state = entry.stream.state("", false);
+            return Err(msg_delete_missing(
+                request.seq,
+                state.first_seq,
+                state.last_seq,
+            ));
         }
         let json = to_json(&SuccessResponse::ok(response_type::STREAM_MSG_DELETE));
         entry

@@ -25,7 +25,13 @@ impl Process {
     /// Starts the binary with `args` and waits until it logs "Server is ready" (when it does
     /// not, because it exits, the process is returned anyway: check `wait`).
     pub fn start(args: &[&str]) -> Process {
-        let mut process = Process::spawn(args);
+        Process::start_program(env!("CARGO_BIN_EXE_switchboard"), args)
+    }
+
+    /// `start` for another server binary that logs the same two lines (nats-server does), so a
+    /// test can be checked against the reference implementation.
+    pub fn start_program(program: &str, args: &[&str]) -> Process {
+        let mut process = Process::spawn_program(program, args);
         process.wait_for_line("Server is ready");
         process.port = process
             .find_line("Listening for client connections on ")
@@ -35,13 +41,18 @@ impl Process {
 
     /// Starts the binary without waiting for anything.
     pub fn spawn(args: &[&str]) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        Process::spawn_program(env!("CARGO_BIN_EXE_switchboard"), args)
+    }
+
+    /// `spawn` for another server binary.
+    pub fn spawn_program(program: &str, args: &[&str]) -> Process {
+        let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("the switchboard binary starts");
+            .unwrap_or_else(|e| panic!("{program} starts: {e}"));
         let lines = Arc::new(Mutex::new(Vec::new()));
         for stream in [
             child
