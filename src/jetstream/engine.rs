@@ -640,7 +640,7 @@ impl JetStream {
             }
             entry.stream.meta_version = meta.version;
         }
-        entry.stream.set_config(config);
+        entry.stream.set_config(config, now);
         entry.stream.apply_limits();
         let info = self.reported_info(name, now);
         Answer::ok(to_json(&StreamUpdateResponse::ok(info)))

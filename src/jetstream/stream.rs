@@ -109,7 +109,8 @@ pub struct Stream {
     dedupe: DedupeWindow,
     /// `Nats-Msg-Id` of the last message stored (`""` if it had none).
     last_msg_id: String,
-    /// Messages stored by this process and when, by the monotonic clock, oldest first.
+    /// Messages stored by this process and when, by the monotonic clock, oldest first (only
+    /// while max_age is set: see [`Stream::set_config`]).
     stamps: VecDeque<(u64, Mono)>,
     /// Messages up to this sequence were found at open.
     recovered_last: u64,
@@ -178,6 +179,8 @@ impl Stream {
             front_expiry: None,
         };
         stream.rebuild_dedupe(now);
+        // Removals that limits made before a crash may not have been synced: apply them again.
+        stream.apply_limits();
         Ok((stream, report))
     }
 
@@ -201,9 +204,16 @@ impl Stream {
             .any(|filter| crate::routing::subject_matches(filter.as_bytes(), subject))
     }
 
-    /// A new config from STREAM.UPDATE (already checked).
-    pub fn set_config(&mut self, config: StreamConfig) {
+    /// A new config from STREAM.UPDATE (already checked). When max_age changes, the messages
+    /// stored so far are aged from their wall time as read now, like recovered ones (stamps
+    /// are only kept while a max_age is set).
+    pub fn set_config(&mut self, config: StreamConfig, now: Now) {
         self.dedupe.set_window(nanos(config.duplicate_window_nanos));
+        if config.max_age_nanos != self.config.max_age_nanos {
+            self.stamps.clear();
+            self.recovered_last = self.store.get().state().last_seq;
+            self.opened = now;
+        }
         self.config = config;
         self.front_expiry = None;
     }
@@ -307,7 +317,9 @@ impl Stream {
                 return;
             }
         };
-        self.stamps.push_back((seq, now.mono));
+        if self.config.max_age_nanos > 0 {
+            self.stamps.push_back((seq, now.mono));
+        }
         match msg_id {
             Some(id) => {
                 self.dedupe.insert(id.clone(), seq, now.mono);

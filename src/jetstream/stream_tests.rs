@@ -205,3 +205,20 @@ fn the_duplicate_window_survives_a_restart() {
     );
     assert_eq!(stream.state("", false).messages, 1);
 }
+
+#[test]
+fn setting_max_age_later_ages_existing_messages_from_then() {
+    let disk = Arc::new(MemDisk::new());
+    let now = at(1, 0);
+    let mut stream = open(&disk, 0, now);
+    publish(&mut stream, now, "a");
+    sync(&mut stream, now, false, &disk);
+    // Ten seconds later max_age becomes 20 s: the message is 10 s old by its wall time.
+    let update = at(11, 10);
+    stream.set_config(config(20), update);
+    assert_eq!(stream.next_deadline(), Some(Mono::from_nanos(21 * SECOND)));
+    stream.handle_timeout(at(20, 500));
+    assert_eq!(stream.state("", false).messages, 1);
+    stream.handle_timeout(at(21, 500));
+    assert_eq!(stream.state("", false).messages, 0);
+}
