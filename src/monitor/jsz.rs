@@ -300,10 +300,12 @@ mod tests {
             serde_json::json!({"max_memory": -1, "max_storage": -1,
                 "store_dir": "/data/jetstream", "sync_always": true})
         );
-        let leader = JszOptions::from_query(&Query::parse("leader-only=true")).expect("valid");
-        assert_eq!(
-            super::jsz(broker, now, &leader).unwrap_err().0,
-            "filtered response: not leader"
-        );
+        // `/varz` carries the same config and usage under `jetstream`.
+        let varz = super::super::varz(broker, now, &super::super::tests::host_facts());
+        let varz = serde_json::to_value(&varz).unwrap();
+        assert_eq!(varz["jetstream"]["config"], json["config"]);
+        assert_eq!(varz["jetstream"]["stats"]["api"], json["api"]);
+        assert_eq!(varz["jetstream"]["stats"]["storage"], json["storage"]);
+        assert_eq!(varz["jetstream"]["limits"], serde_json::json!({}));
     }
 }

@@ -46,7 +46,7 @@ pub struct Varz {
     pub leaf: Empty,
     pub mqtt: Empty,
     pub websocket: Empty,
-    pub jetstream: Empty,
+    pub jetstream: VarzJetStream,
     pub write_deadline: u64,
     pub start: GoTime,
     pub now: GoTime,
@@ -82,6 +82,54 @@ pub struct Varz {
 /// An options block for a feature that is not configured: serializes as `{}`.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct Empty {}
+
+/// `/varz`'s `jetstream`: `{}` when JetStream is off, else its config, usage and (empty)
+/// account limits, as nats-server 2.12.8.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct VarzJetStream {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<super::jsz::JszConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats: Option<VarzJetStreamStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Empty>,
+}
+
+/// The usage part of `/varz`'s `jetstream`.
+#[derive(Clone, Debug, Serialize)]
+pub struct VarzJetStreamStats {
+    pub memory: u64,
+    pub storage: u64,
+    pub reserved_memory: u64,
+    pub reserved_storage: u64,
+    pub accounts: u64,
+    pub ha_assets: u64,
+    pub api: super::jsz::JszApi,
+}
+
+impl VarzJetStream {
+    fn of(broker: &Broker, now: Now) -> VarzJetStream {
+        if broker.jetstream().is_none() {
+            return VarzJetStream::default();
+        }
+        let Ok(jsz) = super::jsz::jsz(broker, now, &super::jsz::JszOptions::default()) else {
+            return VarzJetStream::default();
+        };
+        VarzJetStream {
+            config: Some(jsz.config),
+            stats: Some(VarzJetStreamStats {
+                memory: jsz.memory,
+                storage: jsz.storage,
+                reserved_memory: jsz.reserved_memory,
+                reserved_storage: jsz.reserved_storage,
+                accounts: jsz.accounts,
+                ha_assets: jsz.ha_assets,
+                api: jsz.api,
+            }),
+            limits: Some(Empty {}),
+        }
+    }
+}
 
 /// A count split by connection kind; only clients exist here.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
@@ -126,7 +174,7 @@ pub fn varz(broker: &Broker, now: Now, host: &HostFacts) -> Varz {
         leaf: Empty {},
         mqtt: Empty {},
         websocket: Empty {},
-        jetstream: Empty {},
+        jetstream: VarzJetStream::of(broker, now),
         write_deadline: nanos(config.write_deadline),
         start: GoTime(host.start),
         now: GoTime(now.wall),
