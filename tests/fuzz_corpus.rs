@@ -464,6 +464,7 @@ fn every_fuzz_target_is_replayed() {
         "connect_json",
         "conf",
         "store_recovery",
+        "jetstream_api",
     ];
     for path in inputs(&fuzz_dir().join("fuzz_targets")) {
         let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or("");
