@@ -27,6 +27,11 @@
 //! Every run prints a banner with its parameters; a failure prints the line that replays it:
 //! `SWITCHBOARD_SEED=<n> cargo test -p switchboard-sim --test sweep -- --nocapture`, or
 //! `cargo run -p switchboard-sim -- --seed <n>`.
+//!
+//! # JetStream
+//! [`jetstream`] is a second, turmoil-free simulation: one broker with JetStream over a
+//! `MemDisk`, driven in-process, under crashes, disk faults and clock jumps, checked against a
+//! model of what clients were acknowledged (`--test jetstream`, `--jetstream`).
 
 pub mod capture;
 pub mod client;
@@ -34,6 +39,7 @@ pub mod clock;
 pub mod faults;
 pub mod history;
 pub mod invariants;
+pub mod jetstream;
 pub mod model;
 pub mod params;
 pub mod runner;

@@ -4,6 +4,8 @@
 //! switchboard-sim --seed N            replay seed N, printing every history entry
 //! switchboard-sim --seeds N [--start S] [--workers W] [--no-swarm]
 //!                                     run N seeds from S (default: a random start, printed)
+//! switchboard-sim --jetstream ...     the same for the JetStream simulation
+//!                                     (`switchboard_sim::jetstream`; --no-swarm does not apply)
 //! ```
 //! Exits 1 if any seed fails, printing each failure's report and replay line.
 
@@ -17,6 +19,7 @@ fn main() -> ExitCode {
     let mut start = None;
     let mut workers = default_workers();
     let mut options = Options::default();
+    let mut jetstream = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut number = |name: &str| -> Result<u64, String> {
@@ -34,8 +37,12 @@ fn main() -> ExitCode {
                 options.swarm = false;
                 Ok(())
             }
+            "--jetstream" => {
+                jetstream = true;
+                Ok(())
+            }
             "-h" | "--help" => {
-                println!("usage: switchboard-sim --seed N | --seeds N [--start S] [--workers W] [--no-swarm]");
+                println!("usage: switchboard-sim [--jetstream] --seed N | --seeds N [--start S] [--workers W] [--no-swarm]");
                 return ExitCode::SUCCESS;
             }
             other => Err(format!("unknown argument {other}")),
@@ -44,6 +51,15 @@ fn main() -> ExitCode {
             eprintln!("switchboard-sim: {error}");
             return ExitCode::from(2);
         }
+    }
+    if jetstream {
+        let start = start.unwrap_or_else(random_start);
+        let passed = switchboard_sim::jetstream::cli(seed, seeds.unwrap_or(100), start, workers);
+        return if passed {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
     }
     if let Some(seed) = seed {
         options.verbose = true;
