@@ -556,6 +556,8 @@ impl JetStream {
                 let written = meta::remove_data(&*self.disk, name)
                     .and_then(|()| meta::write(&*self.disk, &meta));
                 if let Err(error) = written {
+                    // Leave no half-written slot behind to be found at the next open.
+                    let _ = meta::remove(&*self.disk, name);
                     return fail(JsError::StreamCreate(error.to_string()));
                 }
                 self.open_stream(&meta, now).map(|(s, _)| s)

@@ -118,7 +118,14 @@ fn read_slot(disk: &dyn Disk, path: &str) -> Result<StreamMeta, SlotError> {
     let len = usize::try_from(len).map_err(|_| SlotError::Invalid("too long"))?;
     let mut buf = vec![0; len];
     let read = disk.read_at(path, 0, &mut buf).map_err(SlotError::Disk)?;
-    decode(&buf[..read])
+    match decode(&buf[..read]) {
+        // A second read covers a misdirected one; a slot that fails twice is invalid.
+        Err(SlotError::Invalid(_)) => {
+            let read = disk.read_at(path, 0, &mut buf).map_err(SlotError::Disk)?;
+            decode(&buf[..read])
+        }
+        decoded => decoded,
+    }
 }
 
 fn decode(buf: &[u8]) -> Result<StreamMeta, SlotError> {
@@ -280,5 +287,15 @@ mod tests {
         remove(&disk, "A").unwrap();
         assert!(list_streams(&disk).unwrap().is_empty());
         assert!(disk.list("streams/A").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_misdirected_read_is_read_again() {
+        use rand::SeedableRng;
+        let disk = MemDisk::new();
+        write(&disk, &meta("A", 1, 10)).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        disk.misdirect_next_reads(1, &mut rng);
+        assert_eq!(read(&disk, "A").unwrap().config.max_msgs, 10);
     }
 }

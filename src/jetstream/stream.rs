@@ -38,6 +38,8 @@ use crate::time::{Mono, Now, Wall};
 
 /// At most this many messages expire per timer firing; the timer re-fires at once for more.
 const EXPIRE_BATCH_MAX: usize = 4096;
+/// After an expiry that could not be written, wait this long before trying again.
+const EXPIRY_RETRY: Duration = Duration::from_secs(1);
 
 /// A message for the broker to publish (a reply to a request or a PubAck).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,6 +121,9 @@ pub struct Stream {
     /// The oldest message's sequence and when it expires, cached (loading a recovered
     /// message's time stamp reads the disk).
     front_expiry: Option<(u64, Mono)>,
+    /// Expiry failed to write (a full disk, a failed store): not before this time again, so
+    /// a due expiry that cannot run does not make the timer fire in a loop.
+    expiry_retry_at: Option<Mono>,
 }
 
 /// Where a file stream keeps its data, and how it syncs.
@@ -177,10 +182,11 @@ impl Stream {
             opened: now,
             waiting: VecDeque::new(),
             front_expiry: None,
+            expiry_retry_at: None,
         };
         stream.rebuild_dedupe(now);
-        // Removals that limits made before a crash may not have been synced: apply them again.
-        stream.apply_limits();
+        // Limits are not re-applied here: a stream found over its limits (removals not synced
+        // before a crash) is trimmed by its next publish, never by guessing at open.
         Ok((stream, report))
     }
 
@@ -576,15 +582,17 @@ impl Stream {
             .into_iter()
             .map(|(subject, _)| subject)
             .collect();
+        let config = &self.config;
         let store = self.store.get_mut();
+        // Every subject to its own limit first, then the totals, so that the totals never
+        // take a message the per-subject limit would have kept over one it removes.
         let mut result = Ok(());
-        if self.config.max_msgs_per_subject > 0 {
+        if config.max_msgs_per_subject > 0 {
             for subject in &subjects {
-                result = result.and_then(|()| enforce_limits(&self.config, store, subject));
+                result = result.and_then(|()| enforce_subject_limit(config, store, subject));
             }
-        } else if let Some(subject) = subjects.first() {
-            result = enforce_limits(&self.config, store, subject);
         }
+        let result = result.and_then(|()| enforce_total_limits(config, store));
         if let Err(error) = result {
             tracing::error!(
                 "JetStream failed to apply limits on stream '{}': {error}",
@@ -628,10 +636,14 @@ impl Stream {
             });
             if let Err(error) = purged {
                 tracing::error!(
-                    "JetStream failed to expire messages on stream '{}': {error}",
-                    self.config.name
+                    "JetStream failed to expire messages on stream '{}' (retrying in {}s): {error}",
+                    self.config.name,
+                    EXPIRY_RETRY.as_secs()
                 );
+                self.expiry_retry_at = Some(now.mono + EXPIRY_RETRY);
+                return;
             }
+            self.expiry_retry_at = None;
             while self.stamps.front().is_some_and(|(s, _)| *s <= last) {
                 self.stamps.pop_front();
             }
@@ -675,6 +687,10 @@ impl Stream {
                 }
             }
         });
+        let expiry = match (expiry, self.expiry_retry_at) {
+            (Some(at), Some(retry)) => Some(at.max(retry)),
+            (expiry, _) => expiry,
+        };
         [dedupe, expiry, self.sync_deadline()]
             .into_iter()
             .flatten()
@@ -697,6 +713,15 @@ fn enforce_limits(
     store: &mut dyn Store,
     subject: &[u8],
 ) -> Result<(), StoreError> {
+    enforce_subject_limit(config, store, subject)?;
+    enforce_total_limits(config, store)
+}
+
+fn enforce_subject_limit(
+    config: &StreamConfig,
+    store: &mut dyn Store,
+    subject: &[u8],
+) -> Result<(), StoreError> {
     let per_subject_max = u64::try_from(config.max_msgs_per_subject).unwrap_or(0);
     if per_subject_max > 0 {
         while let Some(state) = store.subject_state(subject) {
@@ -705,6 +730,10 @@ fn enforce_limits(
             }
         }
     }
+    Ok(())
+}
+
+fn enforce_total_limits(config: &StreamConfig, store: &mut dyn Store) -> Result<(), StoreError> {
     let over = |store: &dyn Store| {
         let state = store.state();
         let msgs = u64::try_from(config.max_msgs).is_ok_and(|max| max > 0 && state.msgs > max);

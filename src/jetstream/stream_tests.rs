@@ -222,3 +222,23 @@ fn setting_max_age_later_ages_existing_messages_from_then() {
     stream.handle_timeout(at(21, 500));
     assert_eq!(stream.state("", false).messages, 0);
 }
+
+#[test]
+fn an_expiry_that_cannot_be_written_backs_off_instead_of_spinning() {
+    let disk = Arc::new(MemDisk::new());
+    let now = at(1, 0);
+    let mut stream = open(&disk, 5, now);
+    publish(&mut stream, now, "a");
+    sync(&mut stream, now, false, &disk);
+    // The next sync fails: the store takes no more writes, so expiry cannot write its purge.
+    publish(&mut stream, now, "b");
+    sync(&mut stream, now, true, &disk);
+    let due = at(7, 6);
+    stream.handle_timeout(due);
+    let next = stream.next_deadline().expect("armed");
+    assert!(
+        next > due.mono,
+        "deadline {next:?} is not in the past after a failed expiry"
+    );
+    assert_eq!(next, due.mono + EXPIRY_RETRY);
+}

@@ -247,14 +247,15 @@ impl FileStore {
 
     /// Appends a sync point to the current segment if it waits for a sync, so the sync about
     /// to be requested covers it (see [`Kind::SyncPoint`]). It goes in even past
-    /// `segment_bytes_max`. A failed write only loses the marker: the sync goes ahead.
-    fn write_sync_point(&mut self) {
+    /// `segment_bytes_max`. When it cannot be written the sync waits (see `sync_request`).
+    /// Returns `false` when the marker could not be written.
+    fn write_sync_point(&mut self) -> bool {
         let Some(id) = self.current else {
-            return;
+            return true;
         };
         let path = self.segment_path(id);
         if !self.commit.is_dirty(&path) {
-            return;
+            return true;
         }
         self.buf.clear();
         let (seq, time) = (self.index.last_seq, self.index.last_time);
@@ -265,10 +266,16 @@ impl FileStore {
             .segments
             .get_mut(&id)
             .expect("the current segment");
-        if self.disk.write_at(&path, info.len_bytes, &self.buf).is_ok() {
-            info.len_bytes += self.buf.len() as u64;
-            self.commit.wrote(&path, None);
+        if self
+            .disk
+            .write_at(&path, info.len_bytes, &self.buf)
+            .is_err()
+        {
+            return false;
         }
+        info.len_bytes += self.buf.len() as u64;
+        self.commit.wrote(&path, None);
+        true
     }
 
     /// Removes the oldest segments while they hold nothing and a newer synced one exists.
@@ -463,8 +470,11 @@ impl Store for FileStore {
     }
 
     fn sync_request(&mut self, now: Mono) -> Option<SyncRequest> {
-        if self.commit.is_due(now) {
-            self.write_sync_point();
+        // Without its sync point, recovery could not tell the synced last record from a torn
+        // tail (a later bit flip in it would cut an acknowledged message): no sync, so no
+        // ack, until the marker can be written (e.g. the disk has room again).
+        if self.commit.is_due(now) && !self.write_sync_point() {
+            return None;
         }
         self.commit.request(now)
     }
