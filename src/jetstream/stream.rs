@@ -185,8 +185,9 @@ impl Stream {
             expiry_retry_at: None,
         };
         stream.rebuild_dedupe(now);
-        // Limits are not re-applied here: a stream found over its limits (removals not synced
-        // before a crash) is trimmed by its next publish, never by guessing at open.
+        // Removals that limits made before a crash may not have been synced: make them again
+        // (each subject to its limit, then the totals oldest first, as publishing did).
+        stream.apply_limits();
         Ok((stream, report))
     }
 
@@ -592,6 +593,8 @@ impl Stream {
                 result = result.and_then(|()| enforce_subject_limit(config, store, subject));
             }
         }
+        // A discard-new stream refused what would pass its totals: only an update lowering
+        // them can leave it over, and then, as nats-server, the oldest go.
         let result = result.and_then(|()| enforce_total_limits(config, store));
         if let Err(error) = result {
             tracing::error!(
