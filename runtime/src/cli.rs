@@ -781,7 +781,7 @@ mod tests {
             );
         }
         // Help wins over refusals that come after parsing.
-        assert!(matches!(parse(["-js", "-h"]), Ok(Action::Help)));
+        assert!(matches!(parse(["--tls", "-h"]), Ok(Action::Help)));
     }
 
     #[test]
@@ -815,15 +815,19 @@ mod tests {
         assert!(matches!(&e, CliError::Fatal(m) if m.contains("must specify [-c, --config]")));
         assert_eq!(e.exit_code(), 1);
         // -js is boolean: the following flag still parses.
-        let e = error(&["-js", "-p", "1"]);
+        let options = run(&["-js", "-p", "1"]);
+        assert_eq!(options.server.port, 1);
+        let js = options.server.jetstream.expect("-js enables JetStream");
+        assert_eq!(js.store_dir, PathBuf::from("./data"));
+        // -sd takes a value, so the directory is not mistaken for a command; alone it enables
+        // nothing, as in nats-server.
+        assert!(run(&["-sd", "/data"]).server.jetstream.is_none());
+        let js = run(&["-sd", "/data", "--jetstream"]).server.jetstream;
+        assert_eq!(js.map(|j| j.store_dir), Some(PathBuf::from("/data")));
+        // A flag for a feature not built yet is still refused, naming it.
+        let e = error(&["--tls", "-p", "1"]);
         assert!(
-            matches!(&e, CliError::Fatal(m) if m.contains("-js")),
-            "{e:?}"
-        );
-        // -sd takes a value, so the directory is not mistaken for a command.
-        let e = error(&["-sd", "/data"]);
-        assert!(
-            matches!(&e, CliError::Fatal(m) if m.contains("-sd")),
+            matches!(&e, CliError::Fatal(m) if m.contains("-tls")),
             "{e:?}"
         );
     }

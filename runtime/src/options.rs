@@ -360,7 +360,10 @@ mod tests {
             .unwrap();
         assert_eq!(js.store_dir, PathBuf::from("/file"));
         assert_eq!(js.config.sync, SyncPolicy::Interval(Duration::from_secs(2)));
-        assert_eq!(js.config.file_bytes_max, 1 << 30);
+        assert_eq!(
+            js.config.file_bytes_max, 1_000_000_000,
+            "1G is 10^9, 1GB is 2^30"
+        );
         let flags = Flags {
             store_dir: Some(PathBuf::from("/flag")),
             ..Flags::default()
