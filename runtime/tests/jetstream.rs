@@ -153,6 +153,20 @@ fn assert_api_error(
     assert_api(api, code, err_code, description);
 }
 
+/// A STREAM.CREATE or UPDATE refused with this JetStream error.
+#[track_caller]
+fn assert_create_refused(
+    error: &async_nats::jetstream::context::CreateStreamError,
+    code: usize,
+    err_code: u64,
+    description: &str,
+) {
+    match error.kind() {
+        CreateStreamErrorKind::JetStream(api) => assert_api(&api, code, err_code, description),
+        other => panic!("unexpected error kind {other:?}"),
+    }
+}
+
 #[track_caller]
 fn assert_api(api: &jetstream::Error, code: usize, err_code: u64, description: &str) {
     assert_eq!(
@@ -289,15 +303,12 @@ async fn streams_are_created_listed_updated_and_deleted() {
     let error = within("create", context.create_stream(changed))
         .await
         .expect_err("a different configuration under a used name is refused");
-    match error.kind() {
-        CreateStreamErrorKind::JetStream(api) => assert_api(
-            &api,
-            400,
-            10058,
-            "stream name already in use with a different configuration",
-        ),
-        other => panic!("unexpected error kind {other:?}"),
-    }
+    assert_create_refused(
+        &error,
+        400,
+        10058,
+        "stream name already in use with a different configuration",
+    );
     // Subjects already captured by another stream.
     let error = within(
         "create",
@@ -305,12 +316,12 @@ async fn streams_are_created_listed_updated_and_deleted() {
     )
     .await
     .expect_err("overlapping subjects are refused");
-    match error.kind() {
-        CreateStreamErrorKind::JetStream(api) => {
-            assert_api(&api, 400, 10065, "subjects overlap with an existing stream")
-        }
-        other => panic!("unexpected error kind {other:?}"),
-    }
+    assert_create_refused(
+        &error,
+        400,
+        10065,
+        "subjects overlap with an existing stream",
+    );
 
     let missing = within("info", context.get_stream("MISSING"))
         .await
@@ -392,15 +403,12 @@ async fn streams_are_created_listed_updated_and_deleted() {
     )
     .await
     .expect_err("the storage type is fixed");
-    match error.kind() {
-        CreateStreamErrorKind::JetStream(api) => assert_api(
-            &api,
-            500,
-            10052,
-            "stream configuration update can not change storage type",
-        ),
-        other => panic!("unexpected error kind {other:?}"),
-    }
+    assert_create_refused(
+        &error,
+        500,
+        10052,
+        "stream configuration update can not change storage type",
+    );
     let error = within(
         "update",
         context.update_stream(file_stream("MISSING", &["m"])),
@@ -838,15 +846,12 @@ async fn max_messages_per_subject_keeps_the_newest_of_each_subject() {
     )
     .await
     .expect_err("discard_new_per_subject needs discard new");
-    match error.kind() {
-        CreateStreamErrorKind::JetStream(api) => assert_api(
-            &api,
-            500,
-            10052,
-            "discard new per subject requires discard new policy to be set",
-        ),
-        other => panic!("unexpected error kind {other:?}"),
-    }
+    assert_create_refused(
+        &error,
+        500,
+        10052,
+        "discard new per subject requires discard new policy to be set",
+    );
 }
 
 #[tokio::test]

@@ -49,6 +49,31 @@ pub mod workloads;
 pub use params::{Options, Params};
 pub use runner::{banner, run_seed, sweep, Outcome, SweepReport};
 
+/// A number from the environment (`SWITCHBOARD_SEED` and friends); panics naming the
+/// variable when it is not one.
+pub fn env_u64(name: &str) -> Option<u64> {
+    let value = std::env::var(name).ok()?;
+    Some(
+        value
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value:?} is not a number")),
+    )
+}
+
+/// The seeds a sweep test runs: `SWITCHBOARD_SEEDS=<n>` from `SWITCHBOARD_SEED_START` (a
+/// random start when unset), else `0..default_count`.
+pub fn sweep_seeds(default_count: u64) -> Vec<u64> {
+    let (count, start) = match env_u64("SWITCHBOARD_SEEDS") {
+        Some(count) => (
+            count,
+            env_u64("SWITCHBOARD_SEED_START").unwrap_or_else(random_start),
+        ),
+        None => (default_count, 0),
+    };
+    (0..count).map(|i| start.wrapping_add(i)).collect()
+}
+
 /// Threads a sweep uses: the machine's parallelism.
 pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())

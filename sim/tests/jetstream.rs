@@ -11,23 +11,13 @@
 
 use switchboard::store::faults::set_ack_before_sync;
 use switchboard_sim::jetstream::{run_js_seed, sweep_js, JsOptions, JsOutcome};
-use switchboard_sim::{default_workers, random_start};
+use switchboard_sim::{default_workers, env_u64, sweep_seeds};
 
 /// Seeds the default sweep runs.
 const DEFAULT_SEEDS: u64 = 60;
 /// Seeds the planted bug runs, and in how many of them it must be caught at least.
 const PLANTED_BUG_SEEDS: u64 = 20;
 const PLANTED_BUG_CAUGHT_MIN: u64 = 10;
-
-fn env_u64(name: &str) -> Option<u64> {
-    let value = std::env::var(name).ok()?;
-    Some(
-        value
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={value:?} is not a number")),
-    )
-}
 
 #[test]
 fn jetstream_seed_sweep() {
@@ -37,16 +27,10 @@ fn jetstream_seed_sweep() {
         assert!(outcome.passed(), "{}", outcome.failure_report());
         return;
     }
-    let (count, start) = match env_u64("SWITCHBOARD_SEEDS") {
-        Some(count) => (
-            count,
-            env_u64("SWITCHBOARD_SEED_START").unwrap_or_else(random_start),
-        ),
-        None => (DEFAULT_SEEDS, 0),
-    };
+    let seeds = sweep_seeds(DEFAULT_SEEDS);
+    let (count, start) = (seeds.len(), seeds.first().copied().unwrap_or(0));
     let workers = default_workers();
     println!("switchboard-sim jetstream: {count} seeds from {start} on {workers} threads");
-    let seeds: Vec<u64> = (0..count).map(|i| start.wrapping_add(i)).collect();
     let report = sweep_js(&seeds, workers, &JsOptions::default());
     for outcome in &report.outcomes {
         println!("{}", outcome.summary());

@@ -8,20 +8,10 @@
 //!
 //! Every failure prints its parameters, findings and replay line.
 
-use switchboard_sim::{default_workers, random_start, run_seed, sweep, Options};
+use switchboard_sim::{default_workers, env_u64, run_seed, sweep, sweep_seeds, Options};
 
 /// Seeds the default sweep runs.
 const DEFAULT_SEEDS: u64 = 200;
-
-fn env_u64(name: &str) -> Option<u64> {
-    let value = std::env::var(name).ok()?;
-    Some(
-        value
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={value:?} is not a number")),
-    )
-}
 
 #[test]
 fn seed_sweep() {
@@ -35,16 +25,10 @@ fn seed_sweep() {
         assert!(outcome.passed(), "{}", outcome.failure_report());
         return;
     }
-    let (count, start) = match env_u64("SWITCHBOARD_SEEDS") {
-        Some(count) => (
-            count,
-            env_u64("SWITCHBOARD_SEED_START").unwrap_or_else(random_start),
-        ),
-        None => (DEFAULT_SEEDS, 0),
-    };
+    let seeds = sweep_seeds(DEFAULT_SEEDS);
+    let (count, start) = (seeds.len(), seeds.first().copied().unwrap_or(0));
     let workers = default_workers();
     println!("switchboard-sim: {count} seeds from {start} on {workers} threads");
-    let seeds: Vec<u64> = (0..count).map(|i| start.wrapping_add(i)).collect();
     let report = sweep(&seeds, workers, &Options::default());
     for outcome in &report.outcomes {
         println!("{}", outcome.summary());
