@@ -39,6 +39,7 @@ use crate::routing::{SubId, Sublist};
 use crate::seed::Seed;
 use crate::session::{Phase, Session, Subscription, TimerKind};
 use crate::time::{Mono, Now};
+use deliver::Message;
 
 /// One client connection, named by the broker at accept time. Never reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -148,6 +149,8 @@ pub struct Broker {
     jetstream_deadline: Option<Mono>,
     /// JetStream took input in this batch: flush its replies and syncs at the batch's end.
     jetstream_dirty: bool,
+    /// The plain subscriptions one message goes to, reused from message to message.
+    deliver_targets: Vec<SubId>,
 }
 
 /// nats-server's match cache size (server/sublist.go `slCacheMax`).
@@ -186,6 +189,7 @@ impl Broker {
             jetstream: None,
             jetstream_deadline: None,
             jetstream_dirty: false,
+            deliver_targets: Vec::new(),
         }
     }
 

@@ -4,31 +4,85 @@
 use super::*;
 use crate::protocol::headers;
 use crate::routing::queue::member_order;
+use std::sync::Arc;
+
+/// A published message as delivery sees it: its fields borrowed from wherever they were read
+/// (a client's input, in place; or a JetStream reply), with the `Bytes` that hold the header
+/// block and the payload so a large one can be queued by reference instead of copied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Message<'a> {
+    pub(crate) subject: &'a [u8],
+    pub(crate) reply: Option<&'a [u8]>,
+    /// The header block (`NATS/1.0...\r\n\r\n`), for an HPUB with headers.
+    pub(crate) headers: Option<&'a [u8]>,
+    pub(crate) payload: &'a [u8],
+    /// Holds `headers` (a sub-slice of it).
+    pub(crate) headers_owner: &'a Bytes,
+    /// Holds `payload` (a sub-slice of it).
+    pub(crate) payload_owner: &'a Bytes,
+}
+
+impl<'a> Message<'a> {
+    /// A message whose fields are each a whole `Bytes`.
+    pub(crate) fn from_parts(
+        subject: &'a [u8],
+        reply: Option<&'a [u8]>,
+        headers: Option<&'a Bytes>,
+        payload: &'a Bytes,
+    ) -> Message<'a> {
+        Message {
+            subject,
+            reply,
+            headers: headers.map(|h| &h[..]),
+            payload,
+            headers_owner: headers.unwrap_or(payload),
+            payload_owner: payload,
+        }
+    }
+
+    /// Header block plus payload: what nats-server counts as the message's size.
+    pub(crate) fn size(&self) -> usize {
+        self.payload.len() + self.headers.map_or(0, <[u8]>::len)
+    }
+}
 
 impl Broker {
     /// Delivers a message from `publisher` (whose CONNECT said `echo`). Returns whether any
     /// subscription received it.
-    pub(super) fn deliver(
-        &mut self,
-        publisher: ConnId,
-        echo: bool,
-        subject: &Bytes,
-        reply: Option<&Bytes>,
-        headers: Option<&Bytes>,
-        payload: &Bytes,
-    ) -> bool {
-        let matched = self.sublist.match_subject(subject);
-        let mut delivered = false;
-        for &id in &matched.plain {
-            // Only a no-echo publisher pays for the extra lookup of who owns the subscription.
-            if !echo && self.subs.get(&id).is_some_and(|sub| sub.conn == publisher) {
-                continue;
+    ///
+    /// The plain subscriptions are read out of the match (cached: one hash lookup) into a
+    /// reused list before any delivery, since a delivery may change the sublist
+    /// (auto-unsubscribe, a slow consumer cut off). Only a match with queue groups is kept
+    /// (an `Arc` clone) to choose members after the plain deliveries, as nats-server does.
+    pub(super) fn deliver(&mut self, publisher: ConnId, echo: bool, msg: &Message) -> bool {
+        let mut targets = std::mem::take(&mut self.deliver_targets);
+        targets.clear();
+        let subs = &self.subs;
+        let with_queues = self.sublist.with_match(msg.subject, |matched| {
+            if echo {
+                targets.extend_from_slice(&matched.plain);
+            } else {
+                // Only a no-echo publisher pays for the lookup of who owns each subscription.
+                targets.extend(
+                    matched
+                        .plain
+                        .iter()
+                        .copied()
+                        .filter(|id| !subs.get(id).is_some_and(|sub| sub.conn == publisher)),
+                );
             }
-            delivered |= self.deliver_to(id, subject, reply, headers, payload);
+            (!matched.queues.is_empty()).then(|| Arc::clone(matched))
+        });
+        let mut delivered = false;
+        for &id in &targets {
+            delivered |= self.deliver_to(id, msg);
         }
-        for group in &matched.queues {
-            if let Some(id) = self.choose_member(&group.members, publisher, echo) {
-                delivered |= self.deliver_to(id, subject, reply, headers, payload);
+        self.deliver_targets = targets;
+        if let Some(matched) = with_queues {
+            for group in &matched.queues {
+                if let Some(id) = self.choose_member(&group.members, publisher, echo) {
+                    delivered |= self.deliver_to(id, msg);
+                }
             }
         }
         delivered
@@ -47,18 +101,9 @@ impl Broker {
 
     /// Queues MSG (or HMSG) for one subscription, then enforces auto-unsubscribe and the
     /// subscriber's pending budget. Returns whether the message was queued.
-    fn deliver_to(
-        &mut self,
-        id: SubId,
-        subject: &[u8],
-        reply: Option<&Bytes>,
-        headers: Option<&Bytes>,
-        payload: &Bytes,
-    ) -> bool {
+    fn deliver_to(&mut self, id: SubId, msg: &Message) -> bool {
         #[cfg(feature = "fault-injection")]
-        if let Some(queued) =
-            faults::intercept(|| self.deliver_to(id, subject, reply, headers, payload))
-        {
+        if let Some(queued) = faults::intercept(|| self.deliver_to(id, msg)) {
             return queued;
         }
         let Some(sub) = self.subs.get_mut(&id) else {
@@ -72,8 +117,8 @@ impl Broker {
         let unsubscribe = sub.deliveries_max > 0 && sub.delivered >= sub.deliveries_max;
         let out = &mut session.outbound;
         let before = out.buf().len();
-        let reply = reply.map(|r| &r[..]);
-        let size = match headers {
+        let (subject, reply, payload) = (msg.subject, msg.reply, msg.payload);
+        let size = match msg.headers {
             // A client that did not agree to headers gets the payload alone
             // (server/client.go deliverMsg strips them).
             Some(h) if session.options.headers => {
@@ -81,7 +126,7 @@ impl Broker {
                 encode::hmsg_header(out.buf(), subject, &sub.sid, reply, h.len(), total);
                 let n = out.buf().len() - before;
                 out.commit(n);
-                out.push_payload(h);
+                out.push_payload(h, msg.headers_owner);
                 total
             }
             _ => {
@@ -91,7 +136,7 @@ impl Broker {
                 payload.len()
             }
         };
-        out.push_payload(payload);
+        out.push_payload(payload, msg.payload_owner);
         out.push_slice(b"\r\n");
         self.stats.out_msgs += 1;
         self.stats.out_bytes += size as u64;
@@ -112,7 +157,7 @@ impl Broker {
     /// subscription to the reply subject. Like nats-server (server/client.go
     /// processInboundClientMsg, subForReply) this is queued directly: it does not count
     /// toward that subscription's auto-unsubscribe limit.
-    pub(super) fn no_responders(&mut self, requester: ConnId, subject: &[u8], reply: &Bytes) {
+    pub(super) fn no_responders(&mut self, requester: ConnId, subject: &[u8], reply: &[u8]) {
         if !self
             .sessions
             .get(&requester)

@@ -29,20 +29,26 @@ impl Broker {
     }
 
     /// Hands a published message to JetStream if it wants it; whether it answers it.
-    pub(super) fn jetstream_publish(
-        &mut self,
-        subject: &Bytes,
-        reply: Option<&Bytes>,
-        headers: Option<&Bytes>,
-        payload: &Bytes,
-    ) -> bool {
+    pub(super) fn jetstream_publish(&mut self, msg: &Message) -> bool {
         let Some(js) = &mut self.jetstream else {
             return false;
         };
-        if !js.wants(subject) {
+        if !js.wants(msg.subject) {
             return false;
         }
-        js.handle_message(self.now, subject, reply, headers, payload)
+        // JetStream keeps what it is given (a stored message, a request to answer later):
+        // owned copies of the small fields, the payload by reference.
+        let subject = Bytes::copy_from_slice(msg.subject);
+        let reply = msg.reply.map(Bytes::copy_from_slice);
+        let headers = msg.headers.map(|h| msg.headers_owner.slice_ref(h));
+        let payload = msg.payload_owner.slice_ref(msg.payload);
+        js.handle_message(
+            self.now,
+            &subject,
+            reply.as_ref(),
+            headers.as_ref(),
+            &payload,
+        )
     }
 
     pub(super) fn jetstream_timeout(&mut self, now: Now) {
@@ -64,14 +70,9 @@ impl Broker {
         self.jetstream_deadline = js.poll_timeout();
         self.outputs.extend(jobs.into_iter().map(Output::Sync));
         for reply in replies {
-            self.deliver(
-                JETSTREAM_CONN,
-                true,
-                &reply.subject,
-                None,
-                reply.headers.as_ref(),
-                &reply.payload,
-            );
+            let msg =
+                Message::from_parts(&reply.subject, None, reply.headers.as_ref(), &reply.payload);
+            self.deliver(JETSTREAM_CONN, true, &msg);
         }
     }
 }

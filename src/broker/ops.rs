@@ -1,6 +1,8 @@
 //! Client operations: what each parsed op does to the broker.
 
 use super::*;
+use bytes::Buf;
+
 use crate::protocol::ClientOp;
 use crate::routing::{is_valid_literal_subject, is_valid_subject};
 use crate::session::auth::{self, AuthCheck};
@@ -21,9 +23,18 @@ impl Broker {
             let Some(session) = self.sessions.get_mut(&conn) else {
                 return;
             };
-            if session.phase == Phase::Authenticating {
-                return; // the rest waits in the parser until the check is done
+            match session.phase {
+                Phase::Authenticating => return, // the rest waits in the parser until the check is done
+                Phase::Connected => {
+                    if !self.pubs_in_place(conn) {
+                        return;
+                    }
+                }
+                Phase::AwaitingConnect => {}
             }
+            let Some(session) = self.sessions.get_mut(&conn) else {
+                return;
+            };
             match session.parser.next_op() {
                 Ok(None) => return,
                 Ok(Some(op)) => {
@@ -41,6 +52,46 @@ impl Broker {
                     return;
                 }
             }
+        }
+    }
+
+    /// The hot path: runs the canonical PUBs and HPUBs at the front of a connected client's
+    /// input where they lie, in the read chunk the parser lends out, with no `Bytes` made per
+    /// field (each would cost two atomic reference-count operations) and no op moved around.
+    /// Stops at the first thing that is not one (another verb, an op cut by the chunk's end),
+    /// handing the rest back to the parser, whose state machine takes it from there. Returns
+    /// false if the connection is gone.
+    fn pubs_in_place(&mut self, conn: ConnId) -> bool {
+        let Some(session) = self.sessions.get_mut(&conn) else {
+            return false;
+        };
+        let Some(mut chunk) = session.parser.lend_front() else {
+            return true;
+        };
+        let mut at = 0;
+        loop {
+            // Publishing can close this very connection (it may be its own slow consumer);
+            // then what it sent after is dropped with it.
+            let Some(session) = self.sessions.get_mut(&conn) else {
+                return false;
+            };
+            let input = &chunk[at..];
+            let Some(spans) = session.parser.canonical_pub(input) else {
+                chunk.advance(at);
+                session.parser.give_back(chunk);
+                return true;
+            };
+            let msg = Message {
+                subject: &input[spans.subject],
+                reply: spans.reply.map(|r| &input[r]),
+                headers: spans.headers.map(|h| &input[h]),
+                payload: &input[spans.payload],
+                headers_owner: &chunk,
+                payload_owner: &chunk,
+            };
+            tracing::trace!("{} - <<- {msg:?}", session.log_name());
+            self.op_pub(conn, &msg);
+            at += spans.len;
         }
     }
 
@@ -62,14 +113,20 @@ impl Broker {
                 subject,
                 reply,
                 payload,
-            } => self.op_pub(conn, subject, reply, None, payload),
+            } => {
+                let msg = Message::from_parts(&subject, reply.as_deref(), None, &payload);
+                self.op_pub(conn, &msg);
+            }
             // The parser refuses HPUB until CONNECT agreed to headers.
             ClientOp::Hpub {
                 subject,
                 reply,
                 headers,
                 payload,
-            } => self.op_pub(conn, subject, reply, Some(headers), payload),
+            } => {
+                let msg = Message::from_parts(&subject, reply.as_deref(), Some(&headers), &payload);
+                self.op_pub(conn, &msg);
+            }
             ClientOp::Sub {
                 subject,
                 queue,
@@ -150,18 +207,11 @@ impl Broker {
         }
     }
 
-    fn op_pub(
-        &mut self,
-        conn: ConnId,
-        subject: Bytes,
-        reply: Option<Bytes>,
-        headers: Option<Bytes>,
-        payload: Bytes,
-    ) {
+    fn op_pub(&mut self, conn: ConnId, msg: &Message) {
         let Some(session) = self.sessions.get_mut(&conn) else {
             return;
         };
-        let size = payload.len() + headers.as_ref().map_or(0, Bytes::len);
+        let size = msg.size();
         session.in_msgs += 1;
         session.in_bytes += size as u64;
         session.last_activity = self.now.wall;
@@ -172,7 +222,7 @@ impl Broker {
         );
         // nats-server checks publish subjects only in pedantic mode, and even then still
         // delivers the message after the -ERR (server/client.go processPub).
-        if pedantic && !is_valid_literal_subject(&subject) {
+        if pedantic && !is_valid_literal_subject(msg.subject) {
             self.send_err(conn, ErrText::InvalidPublishSubject);
         }
         self.stats.in_msgs += 1;
@@ -181,20 +231,13 @@ impl Broker {
         if verbose {
             self.ack(conn);
         }
-        let stored = self.jetstream_publish(&subject, reply.as_ref(), headers.as_ref(), &payload);
-        let delivered = self.deliver(
-            conn,
-            echo,
-            &subject,
-            reply.as_ref(),
-            headers.as_ref(),
-            &payload,
-        );
+        let stored = self.jetstream_publish(msg);
+        let delivered = self.deliver(conn, echo, msg);
         if stored {
             self.jetstream_dirty = true;
         } else if !delivered {
-            if let Some(reply) = &reply {
-                self.no_responders(conn, &subject, reply);
+            if let Some(reply) = msg.reply {
+                self.no_responders(conn, msg.subject, reply);
             }
         }
     }

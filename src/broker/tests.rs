@@ -519,3 +519,104 @@ fn reload_applies_limits_to_open_clients_and_rechecks_credentials() {
         before.payload_bytes_max
     );
 }
+
+mod in_place {
+    //! The broker runs whole canonical PUBs in place in the read chunk (`pubs_in_place`) and
+    //! everything else through the parser's state machine. Both must do exactly the same:
+    //! the same input, given whole (in place wherever possible) or a byte at a time (never
+    //! in place), must give every client the same bytes and close the same connections.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn op() -> impl Strategy<Value = String> {
+        let subject = prop::sample::select(vec!["a", "a.b", "a.c", "q", "_INBOX.1"]);
+        let size = prop_oneof![0usize..20, 4090usize..4200];
+        prop_oneof![
+            4 => (subject.clone(), size.clone()).prop_map(|(s, n)| format!("PUB {s} {n}\r\n{}\r\n", "p".repeat(n))),
+            2 => (subject.clone(), size.clone()).prop_map(|(s, n)| format!("PUB {s} _INBOX.1 {n}\r\n{}\r\n", "r".repeat(n))),
+            2 => (subject.clone(), size).prop_map(|(s, n)| {
+                let h = "NATS/1.0\r\nK: v\r\n\r\n";
+                format!("HPUB {s} {} {}\r\n{h}{}\r\n", h.len(), h.len() + n, "h".repeat(n))
+            }),
+            // Not canonical: the state machine's to read.
+            1 => subject.clone().prop_map(|s| format!("PUB  {s} 2\r\nxy\r\n")),
+            1 => subject.clone().prop_map(|s| format!("pub {s} 2\r\nxy\r\n")),
+            1 => subject.clone().prop_map(|s| format!("HPUB {s} 0 1\r\nz\r\n")),
+            1 => (subject.clone(), 1u8..4).prop_map(|(s, sid)| format!("SUB {s} {sid}\r\n")),
+            1 => (1u8..4, 1u8..3).prop_map(|(sid, max)| format!("UNSUB {sid} {max}\r\n")),
+            1 => Just("PING\r\n".to_string()),
+            // Wrong sizes and terminators: the connection closes with the same -ERR.
+            1 => Just("PUB a 3\r\nxy\r\n".to_string()),
+            1 => Just("PUB a 2\r\nxy!!".to_string()),
+        ]
+    }
+
+    /// Runs `script` from one client, split into pieces of `piece` bytes (0: whole), and
+    /// returns what each of the three clients received and which connections closed.
+    fn run(
+        script: &str,
+        verbose: bool,
+        piece: usize,
+    ) -> (Vec<String>, BTreeMap<ConnId, &'static str>) {
+        let mut host = Host::new(Config::default());
+        let options = format!(r#"{{"verbose":{verbose},"headers":true,"no_responders":true}}"#);
+        let publisher = host.connect(&options);
+        let wildcard = host.connect(r#"{"verbose":false}"#);
+        let plain = host.connect(r#"{"verbose":false,"headers":true}"#);
+        host.send(publisher, "SUB _INBOX.1 9\r\nSUB a 1\r\n");
+        host.send(wildcard, "SUB a.* 1\r\nSUB q 2 g\r\n");
+        host.send(plain, "SUB a 1\r\nSUB q 2 g\r\n");
+        let bytes = script.as_bytes();
+        if piece == 0 {
+            host.send(publisher, script);
+        } else {
+            for part in bytes.chunks(piece) {
+                let data = Bytes::copy_from_slice(part);
+                host.broker.handle_read(host.now, publisher, data);
+                host.drain();
+            }
+        }
+        let received = [publisher, wildcard, plain].map(|c| host.take(c)).to_vec();
+        (received, host.closed)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn whole_or_split_input_gives_the_same_deliveries(
+            ops in prop::collection::vec(op(), 1..40),
+            verbose in any::<bool>(),
+            piece in 1usize..64,
+        ) {
+            let script = ops.concat();
+            let whole = run(&script, verbose, 0);
+            prop_assert_eq!(&whole, &run(&script, verbose, 1));
+            prop_assert_eq!(&whole, &run(&script, verbose, piece));
+        }
+    }
+
+    #[test]
+    fn a_publisher_cut_off_as_its_own_slow_consumer_stops_mid_chunk() {
+        let config = Config {
+            pending_bytes_max: 64 * 1024,
+            ..Config::default()
+        };
+        let mut host = Host::new(config);
+        let me = host.connect(r#"{"verbose":false}"#);
+        let other = host.connect(r#"{"verbose":false}"#);
+        // Two subscriptions: the publisher receives twice what the other client does.
+        host.send(me, "SUB a 1\r\nSUB a 2\r\n");
+        host.send(other, "SUB a 1\r\n");
+        host.stuck.insert(me);
+        // One read with 100 whole PUBs of 1 KiB: the publisher's own copies pass its budget
+        // part way through, it is cut off, and the rest of its input goes with it.
+        let payload = "x".repeat(1024);
+        let script = format!("PUB a 1024\r\n{payload}\r\n").repeat(100);
+        host.send(me, &script);
+        assert_eq!(host.closed.get(&me), Some(&"abort"));
+        let delivered = host.take(other).matches("MSG a 1 1024\r\n").count();
+        assert_eq!(host.closed.get(&other), None);
+        assert!(delivered > 0 && delivered < 100, "{delivered}");
+        assert_eq!(host.broker.stats().in_msgs as usize, delivered);
+    }
+}

@@ -23,4 +23,4 @@ pub mod parser;
 pub use connect::{parse_connect, ConnectError, ConnectOptions};
 pub use errors::ErrText;
 pub use info::ServerInfo;
-pub use parser::{ClientOp, ParseError, Parser, ParserLimits};
+pub use parser::{ClientOp, ParseError, Parser, ParserLimits, PubSpans};

@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::ops::Range;
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -392,6 +393,20 @@ fn find_delimiter(bytes: &[u8]) -> Option<usize> {
 /// Most arguments a canonical PUB/HPUB line has (HPUB with a reply).
 const CANONICAL_TOKENS_MAX: usize = 4;
 
+/// Where a canonical PUB or HPUB's fields are in the input it was read from
+/// ([`Parser::canonical_pub`]), so the host can act on it in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PubSpans {
+    pub subject: Range<usize>,
+    pub reply: Option<Range<usize>>,
+    /// The header block, for an HPUB with headers (`None` for PUB and HPUB with header size
+    /// 0, which nats-server treats as PUB).
+    pub headers: Option<Range<usize>>,
+    pub payload: Range<usize>,
+    /// The whole op, `\r\n` after the payload included.
+    pub len: usize,
+}
+
 /// A control line's arguments in canonical form, as ranges of the line.
 struct CanonicalLine {
     tokens: [(usize, usize); CANONICAL_TOKENS_MAX],
@@ -512,8 +527,8 @@ impl Parser {
 
     /// The common case, tried before the state machine: a PUB or HPUB in the canonical form
     /// every client writes (upper-case verb, single spaces, `\r\n`) whose control line and
-    /// payload are both in the front chunk. It is parsed in one pass and the op is made of
-    /// slices of the chunk: no copy, no intermediate `Bytes` for the line or payload block.
+    /// payload are both in the front chunk. It is parsed in one pass (see [`PubSpans`]) and the
+    /// op is made of slices of the chunk: no copy, no intermediate `Bytes` for the line.
     ///
     /// `None` leaves the input to the state machine: anything else (other verbs, tabs or
     /// repeated blanks, a bad size or terminator, a limit exceeded, an op not yet complete).
@@ -525,23 +540,51 @@ impl Parser {
             return None;
         }
         let front = self.chunks.front()?;
-        let (verb, arg_start) = if front.starts_with(b"PUB ") {
+        let spans = self.canonical_pub(front)?;
+        let slice = |range: Range<usize>| front.slice(range);
+        let subject = slice(spans.subject.clone());
+        let reply = spans.reply.clone().map(slice);
+        let payload = slice(spans.payload.clone());
+        let op = match spans.headers.clone() {
+            // An HPUB with header size 0 is a PUB, as in `finish_pub`.
+            None => ClientOp::Pub {
+                subject,
+                reply,
+                payload,
+            },
+            Some(headers) => ClientOp::Hpub {
+                subject,
+                reply,
+                headers: slice(headers),
+                payload,
+            },
+        };
+        self.consume_front(spans.len);
+        Some(op)
+    }
+
+    /// Reads a canonical PUB or HPUB (see [`Parser::next_op`]'s fast path) whole at the start
+    /// of `input`, with this connection's limits and header setting: `None` when `input` does
+    /// not start with one, and then the state machine decides what it is.
+    #[inline(always)]
+    pub fn canonical_pub(&self, input: &[u8]) -> Option<PubSpans> {
+        let (verb, arg_start) = if input.starts_with(b"PUB ") {
             (Verb::Pub, 4)
-        } else if front.starts_with(b"HPUB ") && self.headers_enabled {
+        } else if input.starts_with(b"HPUB ") && self.headers_enabled {
             (Verb::Hpub, 5)
         } else {
             return None;
         };
         // The argument is at most the limit, then `\r\n` (and a longer line goes the slow way).
-        let line_end = front
+        let line_end = input
             .len()
             .min(arg_start + self.limits.control_line_bytes_max + 2);
         let CanonicalLine {
             tokens,
             count,
             newline,
-        } = canonical_tokens(&front[..line_end], arg_start)?;
-        let token = |i: usize| &front[tokens[i].0..tokens[i].1];
+        } = canonical_tokens(&input[..line_end], arg_start)?;
+        let token = |i: usize| &input[tokens[i].0..tokens[i].1];
         let (reply, header_len, size) = match (verb, count) {
             (Verb::Pub, 2) => (None, 0, parse_size(token(1))?),
             (Verb::Pub, 3) => (Some(tokens[1]), 0, parse_size(token(2))?),
@@ -557,30 +600,39 @@ impl Parser {
             return None;
         }
         let body = newline + 1;
-        let taken = body + size + 2;
-        if front.len() < taken || &front[body + size..taken] != b"\r\n" {
+        let len = body + size + 2;
+        if input.len() < len || &input[body + size..len] != b"\r\n" {
             return None;
         }
-        let slice = |(start, end): (usize, usize)| front.slice(start..end);
-        let subject = slice(tokens[0]);
-        let reply = reply.map(slice);
-        let op = if header_len == 0 {
-            // An HPUB with header size 0 is a PUB, as in `finish_pub`.
-            ClientOp::Pub {
-                subject,
-                reply,
-                payload: front.slice(body + header_len..body + size),
-            }
-        } else {
-            ClientOp::Hpub {
-                subject,
-                reply,
-                headers: front.slice(body..body + header_len),
-                payload: front.slice(body + header_len..body + size),
-            }
-        };
-        self.consume_front(taken);
-        Some(op)
+        Some(PubSpans {
+            subject: tokens[0].0..tokens[0].1,
+            reply: reply.map(|(start, end)| start..end),
+            headers: (header_len > 0).then(|| body..body + header_len),
+            payload: body + header_len..body + size,
+            len,
+        })
+    }
+
+    /// Lends out the front chunk of input for the host of the parser to read PUBs from in
+    /// place with [`Parser::canonical_pub`], without a `Bytes` per field. `None` unless the
+    /// parser is between ops with nothing assembled. What is left unread must be handed back
+    /// with [`Parser::give_back`] before the next [`Parser::next_op`]; dropping it drops it.
+    pub fn lend_front(&mut self) -> Option<Bytes> {
+        if !matches!(self.state, State::Line) || !self.assembly.is_empty() {
+            return None;
+        }
+        let front = self.chunks.pop_front()?;
+        self.chunk_bytes -= front.len();
+        Some(front)
+    }
+
+    /// Puts back the unread rest of a chunk from [`Parser::lend_front`], in front of the
+    /// input pushed since.
+    pub fn give_back(&mut self, rest: Bytes) {
+        if !rest.is_empty() {
+            self.chunk_bytes += rest.len();
+            self.chunks.push_front(rest);
+        }
     }
 
     fn consume_front(&mut self, n: usize) {

@@ -1,6 +1,6 @@
 //! The sublist's bounded match-result cache.
 //!
-//! Keyed by published subject; a hit hands back an `Arc` clone and allocates nothing.
+//! Keyed by published subject; a hit lends out the cached result and allocates nothing.
 //!
 //! Invalidation is precise, as in nats-server (`addToCache`/`removeFromCache`): a change to a
 //! literal subscription subject can only change the result for that exact subject, so it drops
@@ -54,10 +54,10 @@ impl MatchCache {
         }
     }
 
-    pub(crate) fn get(&mut self, subject: &[u8]) -> Option<Arc<SubMatch>> {
+    pub(crate) fn get(&mut self, subject: &[u8]) -> Option<&Arc<SubMatch>> {
         let entry = self.entries.get_mut(subject)?;
         entry.referenced = true;
-        Some(Arc::clone(&entry.result))
+        Some(&entry.result)
     }
 
     /// Caches `result` for `subject`, which must not be cached already (the caller just missed).

@@ -199,15 +199,24 @@ impl Sublist {
     /// Everyone a message published on `subject` goes to. From the cache when possible: then
     /// it costs one hash lookup and an `Arc` clone, and allocates nothing.
     pub fn match_subject(&mut self, subject: &[u8]) -> Arc<SubMatch> {
+        self.with_match(subject, Arc::clone)
+    }
+
+    /// Calls `look` with everyone a message published on `subject` goes to, and returns what
+    /// it returns. The delivery path: a cache hit costs one hash lookup and, unlike
+    /// [`Sublist::match_subject`], not even an `Arc` clone (two atomic operations) unless
+    /// `look` keeps one.
+    #[inline]
+    pub fn with_match<R>(&mut self, subject: &[u8], look: impl FnOnce(&Arc<SubMatch>) -> R) -> R {
         self.matches += 1;
         if let Some(result) = self.cache.get(subject) {
             self.cache_hits += 1;
-            return result;
+            return look(result);
         }
         // Checked before the walk, which could otherwise collect results for the tokens
         // preceding the empty one. Not cached, like nats-server: such subjects are rare.
         if has_empty_token(subject) {
-            return Arc::clone(&self.empty);
+            return look(&self.empty);
         }
         let mut collector = Collector::default();
         collect_level(&self.root, subject, &mut collector);
@@ -216,8 +225,9 @@ impl Sublist {
         } else {
             Arc::new(collector.finish())
         };
-        self.cache.insert(subject, Arc::clone(&result));
-        result
+        let answer = look(&result);
+        self.cache.insert(subject, result);
+        answer
     }
 
     /// Number of subscriptions.

@@ -60,13 +60,14 @@ impl Outbound {
         self.queued_bytes += data.len();
     }
 
-    /// Appends a payload, by reference when it is large (no copy), else copied.
-    pub(crate) fn push_payload(&mut self, payload: &Bytes) {
+    /// Appends a payload (a sub-slice of `owner`), by reference when it is large (no copy),
+    /// else copied.
+    pub(crate) fn push_payload(&mut self, payload: &[u8], owner: &Bytes) {
         if payload.len() >= PAYLOAD_BY_REFERENCE_BYTES_MIN {
             if !self.buf.is_empty() {
                 self.chunks.push(self.buf.split().freeze());
             }
-            self.chunks.push(payload.clone());
+            self.chunks.push(owner.slice_ref(payload));
             self.queued_bytes += payload.len();
         } else {
             self.push_slice(payload);
@@ -113,13 +114,16 @@ mod tests {
     fn pending_counts_queued_and_in_flight_until_written() {
         let mut out = Outbound::default();
         out.push_slice(b"PING\r\n");
-        out.push_payload(&Bytes::from(vec![b'x'; 5000]));
+        // A payload in the middle of a larger buffer (as in a read chunk) goes by reference.
+        let input = Bytes::from(vec![b'x'; 5100]);
+        out.push_payload(&input[50..5050], &input);
         out.push_slice(b"\r\n");
         assert_eq!(out.pending_bytes(), 5008);
         let chunks = out.take(Mono::from_nanos(1));
         assert_eq!(chunks.iter().map(Bytes::len).sum::<usize>(), 5008);
         // The large payload went by reference: its own chunk between two small ones.
         assert_eq!(chunks.len(), 3);
+        assert_eq!(chunks[1].as_ptr(), input[50..].as_ptr());
         assert_eq!(out.queued_bytes(), 0);
         assert_eq!(out.pending_bytes(), 5008);
         assert_eq!(out.write_progress_at(), Some(Mono::from_nanos(1)));
@@ -136,7 +140,8 @@ mod tests {
         let mut out = Outbound::default();
         for _ in 0..100 {
             out.push_slice(b"MSG a 1 1\r\n");
-            out.push_payload(&Bytes::from_static(b"x"));
+            let payload = Bytes::from_static(b"x");
+            out.push_payload(&payload, &payload);
             out.push_slice(b"\r\n");
         }
         assert_eq!(out.take(Mono::ZERO).len(), 1);
