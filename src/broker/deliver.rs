@@ -68,7 +68,7 @@ impl Broker {
                         .plain
                         .iter()
                         .copied()
-                        .filter(|id| !subs.get(id).is_some_and(|sub| sub.conn == publisher)),
+                        .filter(|id| subs.get(id).is_none_or(|sub| sub.conn != publisher)),
                 );
             }
             (!matched.queues.is_empty()).then(|| Arc::clone(matched))
