@@ -12,6 +12,12 @@ use crate::time::Mono;
 /// Payloads at least this long are queued by reference (a vectored write) instead of copied.
 /// Below it, a copy into the coalescing buffer is cheaper than another iovec.
 const PAYLOAD_BY_REFERENCE_BYTES_MIN: usize = 4096;
+/// A coalescing buffer holding at least this much is sealed as a chunk when it runs out of
+/// room, rather than grown: growing copies everything in it. Below it, a copy is cheap.
+const SEAL_BYTES_MIN: usize = 4096;
+/// The most room a new coalescing buffer starts with after one was sealed (each starts with
+/// twice what the sealed one held, so a busy connection quickly writes 64 KiB chunks).
+const FRESH_BUFFER_BYTES_MAX: usize = 64 * 1024;
 
 #[derive(Debug, Default)]
 pub(crate) struct Outbound {
@@ -55,7 +61,36 @@ impl Outbound {
         self.queued_bytes += n;
     }
 
+    /// Makes room for `n` more bytes in the coalescing buffer without copying what it holds
+    /// once that is at least [`SEAL_BYTES_MIN`]: a full buffer becomes a chunk of its own.
+    #[inline]
+    pub(crate) fn reserve(&mut self, n: usize) {
+        if self.buf.capacity() - self.buf.len() >= n {
+            return;
+        }
+        let held = self.buf.len();
+        if held >= SEAL_BYTES_MIN {
+            self.chunks.push(self.buf.split().freeze());
+            self.buf
+                .reserve(n.max((2 * held).min(FRESH_BUFFER_BYTES_MAX)));
+        } else {
+            self.buf.reserve(n);
+        }
+    }
+
+    /// [`Outbound::reserve`] for a message: its control line, then payloads of these lengths
+    /// (those [`Outbound::push_payload`] will copy rather than reference), then `\r\n`.
+    #[inline]
+    pub(crate) fn reserve_message(&mut self, line: usize, payloads: [usize; 2]) {
+        let copied = payloads
+            .iter()
+            .filter(|&&n| n < PAYLOAD_BY_REFERENCE_BYTES_MIN)
+            .sum::<usize>();
+        self.reserve(line + copied + 2);
+    }
+
     pub(crate) fn push_slice(&mut self, data: &[u8]) {
+        self.reserve(data.len());
         self.buf.extend_from_slice(data);
         self.queued_bytes += data.len();
     }
@@ -133,6 +168,22 @@ mod tests {
         out.written(Mono::from_nanos(3), 8);
         assert_eq!(out.pending_bytes(), 0);
         assert_eq!(out.write_progress_at(), None);
+    }
+
+    #[test]
+    fn a_full_buffer_is_sealed_as_a_chunk_not_grown() {
+        let mut out = Outbound::default();
+        let line = [b'm'; 100];
+        let mut expected = Vec::new();
+        for _ in 0..3000 {
+            out.push_slice(&line);
+            expected.extend_from_slice(&line);
+        }
+        let chunks = out.take(Mono::ZERO);
+        assert_eq!(chunks.concat(), expected);
+        // 300 000 bytes: sealed buffers from 4 KiB up to 64 KiB chunks, not one grown buffer.
+        assert!(chunks.len() > 4 && chunks.len() < 16, "{}", chunks.len());
+        assert!(chunks.iter().all(|c| c.len() <= FRESH_BUFFER_BYTES_MAX));
     }
 
     #[test]
