@@ -4,12 +4,13 @@
 use super::*;
 use crate::protocol::headers;
 use crate::routing::queue::member_order;
+use std::fmt;
 use std::sync::Arc;
 
 /// A published message as delivery sees it: its fields borrowed from wherever they were read
 /// (a client's input, in place; or a JetStream reply), with the `Bytes` that hold the header
 /// block and the payload so a large one can be queued by reference instead of copied.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub(crate) struct Message<'a> {
     pub(crate) subject: &'a [u8],
     pub(crate) reply: Option<&'a [u8]>,
@@ -20,6 +21,28 @@ pub(crate) struct Message<'a> {
     pub(crate) headers_owner: &'a Bytes,
     /// Holds `payload` (a sub-slice of it).
     pub(crate) payload_owner: &'a Bytes,
+}
+
+/// Like `Bytes`' Debug (`b"..."`), which the parser's ops print with, for `-V` traces.
+impl fmt::Debug for Message<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = |b: &[u8]| format!("b\"{}\"", b.escape_ascii());
+        let mut fields = f.debug_struct(if self.headers.is_some() {
+            "Hpub"
+        } else {
+            "Pub"
+        });
+        fields.field("subject", &format_args!("{}", text(self.subject)));
+        if let Some(reply) = self.reply {
+            fields.field("reply", &format_args!("{}", text(reply)));
+        }
+        if let Some(headers) = self.headers {
+            fields.field("headers", &format_args!("{}", text(headers)));
+        }
+        fields
+            .field("payload", &format_args!("{}", text(self.payload)))
+            .finish()
+    }
 }
 
 impl<'a> Message<'a> {
@@ -147,12 +170,21 @@ impl Broker {
         session.out_msgs += 1;
         session.out_bytes += size as u64;
         session.last_activity = self.now.wall;
+        // `mark_dirty`, inline for the common case (the session is at hand): within budget,
+        // schedule a Transmit; over it, `mark_dirty` cuts the subscriber off.
+        let over_budget = session.outbound.pending_bytes() as u64 > self.config.pending_bytes_max;
+        if !over_budget && !session.dirty {
+            session.dirty = true;
+            self.dirty.push_back(conn);
+        }
         if unsubscribe {
             let sid = sub.sid.clone();
             session.subs.remove(&sid);
             self.forget_sub(id);
         }
-        self.mark_dirty(conn);
+        if over_budget {
+            self.mark_dirty(conn);
+        }
         true
     }
 

@@ -620,3 +620,25 @@ mod in_place {
         assert_eq!(host.broker.stats().in_msgs as usize, delivered);
     }
 }
+
+#[test]
+fn in_place_messages_trace_like_parsed_ops() {
+    let payload = Bytes::from_static(b"hi\r\n");
+    let headers = Bytes::from_static(b"NATS/1.0\r\n\r\n");
+    let msg = Message::from_parts(b"a.b", Some(b"_INBOX.1"), Some(&headers), &payload);
+    assert_eq!(
+        format!("{msg:?}"),
+        r#"Hpub { subject: b"a.b", reply: b"_INBOX.1", headers: b"NATS/1.0\r\n\r\n", payload: b"hi\r\n" }"#
+    );
+    let op = crate::protocol::ClientOp::Pub {
+        subject: Bytes::from_static(b"a.b"),
+        reply: None,
+        payload: payload.clone(),
+    };
+    let msg = Message::from_parts(b"a.b", None, None, &payload);
+    // The same text as the parser's op, but for the `reply: None` it leaves out.
+    assert_eq!(
+        format!("{op:?}").replace("reply: None, ", ""),
+        format!("{msg:?}")
+    );
+}
