@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use crate::protocol::{
@@ -145,10 +145,18 @@ impl ParserSetup {
 }
 
 /// Everything a parser produced from one input.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 struct Outcome {
     ops: Vec<ClientOp>,
     error: Option<ParseError>,
+    /// Read with [`pubs_in_place`] before each `next_op` (not part of the comparison).
+    in_place: bool,
+}
+
+impl PartialEq for Outcome {
+    fn eq(&self, other: &Outcome) -> bool {
+        (&self.ops, &self.error) == (&other.ops, &other.error)
+    }
 }
 
 /// Feeds `chunks` to a fresh parser, draining after every push when `drain_each` (else once at
@@ -159,9 +167,23 @@ fn feed(
     drain_each: bool,
     buffered_bytes_max: Option<usize>,
 ) -> Outcome {
+    feed_as(chunks, setup, drain_each, buffered_bytes_max, false)
+}
+
+/// [`feed`], reading whole PUBs in place first when `in_place`, as the broker does.
+fn feed_as(
+    chunks: &[&[u8]],
+    setup: &ParserSetup,
+    drain_each: bool,
+    buffered_bytes_max: Option<usize>,
+    in_place: bool,
+) -> Outcome {
     let mut parser = Parser::new(setup.limits);
     parser.set_headers_enabled(setup.headers_enabled);
-    let mut outcome = Outcome::default();
+    let mut outcome = Outcome {
+        in_place,
+        ..Outcome::default()
+    };
     for chunk in chunks {
         parser.push(Bytes::copy_from_slice(chunk));
         if outcome.error.is_some() {
@@ -178,11 +200,42 @@ fn feed(
     outcome
 }
 
+/// The broker's hot path over the parser (`broker/ops.rs`): borrows the front chunk, reads
+/// whole canonical PUBs from it with `canonical_pub`, hands the rest back.
+fn pubs_in_place(parser: &mut Parser, outcome: &mut Outcome) {
+    let Some(mut chunk) = parser.lend_front() else {
+        return;
+    };
+    while let Some(spans) = parser.canonical_pub(&chunk) {
+        let subject = chunk.slice(spans.subject);
+        let reply = spans.reply.map(|r| chunk.slice(r));
+        let payload = chunk.slice(spans.payload);
+        outcome.ops.push(match spans.headers {
+            None => ClientOp::Pub {
+                subject,
+                reply,
+                payload,
+            },
+            Some(h) => ClientOp::Hpub {
+                subject,
+                reply,
+                headers: chunk.slice(h),
+                payload,
+            },
+        });
+        chunk.advance(spans.len);
+    }
+    parser.give_back(chunk);
+}
+
 fn drain(parser: &mut Parser, outcome: &mut Outcome, buffered_bytes_max: Option<usize>) {
     if outcome.error.is_some() {
         return;
     }
     loop {
+        if outcome.in_place {
+            pubs_in_place(parser, outcome);
+        }
         match parser.next_op() {
             Ok(Some(op)) => outcome.ops.push(op),
             Ok(None) => {
@@ -219,7 +272,8 @@ fn drain(parser: &mut Parser, outcome: &mut Outcome, buffered_bytes_max: Option<
 ///
 /// Input: byte 0 picks the limits, headers, draining and chunk size ([`ParserSetup`]), byte 1
 /// seeds the split points, the rest is the client's byte stream. Checks: no panic; the same
-/// ops and error whether the stream arrives whole, in seeded chunks or one byte at a time; a
+/// ops and error whether the stream arrives whole, in seeded chunks (also read in place, as the
+/// broker reads whole PUBs) or one byte at a time; a
 /// failed parser stays failed and holds nothing; fed one byte at a time, it never holds more
 /// than its limits allow; and every op it produced encodes back to bytes that parse to it.
 pub fn parser(data: &[u8]) {
@@ -237,6 +291,11 @@ pub fn parser(data: &[u8]) {
         chunks.len(),
         setup.drain_each
     );
+    let lent = feed_as(&chunks, &setup, setup.drain_each, None, true);
+    assert_eq!(
+        lent, whole,
+        "read in place where possible (as the broker does) the parser gave another outcome"
+    );
     let bytes: Vec<&[u8]> = stream.chunks(1).collect();
     let dribbled = feed(&bytes, &setup, true, Some(setup.buffered_bytes_max()));
     assert_eq!(
@@ -253,7 +312,7 @@ pub fn parser(data: &[u8]) {
         reparsed,
         Outcome {
             ops: whole.ops,
-            error: None
+            ..Outcome::default()
         },
         "parsed ops, encoded again, did not parse back to themselves: {:?}",
         String::from_utf8_lossy(&encoded)
@@ -271,8 +330,9 @@ const ROUND_TRIP_OPS_MAX: usize = 64;
 /// Valid ops built from the bytes, encoded with [`encode::client_op`], parse back to the same.
 ///
 /// Input: byte 0 picks draining and chunk size as in [`parser`], byte 1 seeds the split
-/// points, then each op takes a kind byte and its fields' bytes. Checks: the ops, and no
-/// error, however the encoding is split; nothing left buffered after the last op.
+/// points (its low bit: read whole PUBs in place first, as the broker does), then each op
+/// takes a kind byte and its fields' bytes. Checks: the ops, and no error, however the
+/// encoding is split and read; nothing left buffered after the last op.
 pub fn parser_round_trip(data: &[u8]) {
     let mut input = Input::new(data);
     let mut setup = ParserSetup::decode(&mut input);
@@ -289,7 +349,11 @@ pub fn parser_round_trip(data: &[u8]) {
     let chunks = split(&encoded, setup.split_seed, setup.chunk_bytes_max);
     let mut parser = Parser::new(setup.limits);
     parser.set_headers_enabled(true);
-    let mut outcome = Outcome::default();
+    // Half the inputs are also read the broker's way (whole PUBs in place first).
+    let mut outcome = Outcome {
+        in_place: setup.split_seed % 2 == 1,
+        ..Outcome::default()
+    };
     for chunk in &chunks {
         parser.push(Bytes::copy_from_slice(chunk));
         if setup.drain_each {
@@ -299,7 +363,10 @@ pub fn parser_round_trip(data: &[u8]) {
     drain(&mut parser, &mut outcome, None);
     assert_eq!(
         outcome,
-        Outcome { ops, error: None },
+        Outcome {
+            ops,
+            ..Outcome::default()
+        },
         "valid ops did not parse back from their encoding {:?}",
         String::from_utf8_lossy(&encoded)
     );
