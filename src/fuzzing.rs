@@ -207,22 +207,7 @@ fn pubs_in_place(parser: &mut Parser, outcome: &mut Outcome) {
         return;
     };
     while let Some(spans) = parser.canonical_pub(&chunk) {
-        let subject = chunk.slice(spans.subject);
-        let reply = spans.reply.map(|r| chunk.slice(r));
-        let payload = chunk.slice(spans.payload);
-        outcome.ops.push(match spans.headers {
-            None => ClientOp::Pub {
-                subject,
-                reply,
-                payload,
-            },
-            Some(h) => ClientOp::Hpub {
-                subject,
-                reply,
-                headers: chunk.slice(h),
-                payload,
-            },
-        });
+        outcome.ops.push(spans.op(&chunk));
         chunk.advance(spans.len);
     }
     parser.give_back(chunk);

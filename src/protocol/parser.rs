@@ -407,6 +407,30 @@ pub struct PubSpans {
     pub len: usize,
 }
 
+impl PubSpans {
+    /// The op, its fields sliced from `input` (what the spans were read from).
+    pub fn op(&self, input: &Bytes) -> ClientOp {
+        let slice = |range: &Range<usize>| input.slice(range.clone());
+        let subject = slice(&self.subject);
+        let reply = self.reply.as_ref().map(slice);
+        let payload = slice(&self.payload);
+        match &self.headers {
+            // An HPUB with header size 0 is a PUB, as in `finish_pub`.
+            None => ClientOp::Pub {
+                subject,
+                reply,
+                payload,
+            },
+            Some(headers) => ClientOp::Hpub {
+                subject,
+                reply,
+                headers: slice(headers),
+                payload,
+            },
+        }
+    }
+}
+
 /// A control line's arguments in canonical form, as ranges of the line.
 struct CanonicalLine {
     tokens: [(usize, usize); CANONICAL_TOKENS_MAX],
@@ -541,24 +565,7 @@ impl Parser {
         }
         let front = self.chunks.front()?;
         let spans = self.canonical_pub(front)?;
-        let slice = |range: Range<usize>| front.slice(range);
-        let subject = slice(spans.subject.clone());
-        let reply = spans.reply.clone().map(slice);
-        let payload = slice(spans.payload.clone());
-        let op = match spans.headers.clone() {
-            // An HPUB with header size 0 is a PUB, as in `finish_pub`.
-            None => ClientOp::Pub {
-                subject,
-                reply,
-                payload,
-            },
-            Some(headers) => ClientOp::Hpub {
-                subject,
-                reply,
-                headers: slice(headers),
-                payload,
-            },
-        };
+        let op = spans.op(front);
         self.consume_front(spans.len);
         Some(op)
     }
