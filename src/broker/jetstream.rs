@@ -36,12 +36,13 @@ impl Broker {
         if !js.wants(msg.subject) {
             return false;
         }
-        // JetStream keeps what it is given (a stored message, a request to answer later):
-        // owned copies of the small fields, the payload by reference.
+        // JetStream keeps what it is given (a memory stream keeps the message for its life), so
+        // it gets copies: a slice would keep the whole read buffer it came in alive (up to
+        // 1 MiB, however small the message, and long after the rest was delivered).
         let subject = Bytes::copy_from_slice(msg.subject);
         let reply = msg.reply.map(Bytes::copy_from_slice);
-        let headers = msg.headers.map(|h| msg.headers_owner.slice_ref(h));
-        let payload = msg.payload_owner.slice_ref(msg.payload);
+        let headers = msg.headers.map(Bytes::copy_from_slice);
+        let payload = Bytes::copy_from_slice(msg.payload);
         js.handle_message(
             self.now,
             &subject,

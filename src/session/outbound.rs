@@ -12,6 +12,13 @@ use crate::time::Mono;
 /// Payloads at least this long are queued by reference (a vectored write) instead of copied.
 /// Below it, a copy into the coalescing buffer is cheaper than another iovec.
 const PAYLOAD_BY_REFERENCE_BYTES_MIN: usize = 4096;
+/// The most payloads one connection holds by reference at a time (queued or in flight); past
+/// it they are copied until its writes catch up. A reference keeps the whole read buffer it
+/// points into alive (up to the runtime's largest read, 1 MiB), and the pending budget counts
+/// only the payload: without this bound, a subscriber that never reads, fed 4 KiB messages
+/// that each sit in their own read buffer, would pin 256 times its budget. With it, a
+/// connection pins at most this many read buffers beyond its budget.
+const PAYLOADS_BY_REFERENCE_MAX: usize = 32;
 /// A coalescing buffer holding at least this much is sealed as a chunk when it runs out of
 /// room, rather than grown: growing copies everything in it. Below it, a copy is cheap.
 const SEAL_BYTES_MIN: usize = 4096;
@@ -29,6 +36,11 @@ pub(crate) struct Outbound {
     queued_bytes: usize,
     /// Bytes handed over and not yet reported written.
     in_flight_bytes: usize,
+    /// Payloads held by reference in `chunks`, and in what was handed over since the host last
+    /// had nothing in flight (the host reports bytes, not chunks: all of those count until
+    /// everything in flight is written).
+    references_queued: usize,
+    references_in_flight: usize,
     /// When the host last made write progress while bytes were in flight (write deadline).
     write_progress_at: Option<Mono>,
 }
@@ -98,11 +110,14 @@ impl Outbound {
     /// Appends a payload (a sub-slice of `owner`), by reference when it is large (no copy),
     /// else copied.
     pub(crate) fn push_payload(&mut self, payload: &[u8], owner: &Bytes) {
-        if payload.len() >= PAYLOAD_BY_REFERENCE_BYTES_MIN {
+        if payload.len() >= PAYLOAD_BY_REFERENCE_BYTES_MIN
+            && self.references_queued + self.references_in_flight < PAYLOADS_BY_REFERENCE_MAX
+        {
             if !self.buf.is_empty() {
                 self.chunks.push(self.buf.split().freeze());
             }
             self.chunks.push(owner.slice_ref(payload));
+            self.references_queued += 1;
             self.queued_bytes += payload.len();
         } else {
             self.push_slice(payload);
@@ -119,6 +134,7 @@ impl Outbound {
         }
         self.in_flight_bytes += self.queued_bytes;
         self.queued_bytes = 0;
+        self.references_in_flight += std::mem::take(&mut self.references_queued);
         std::mem::take(&mut self.chunks)
     }
 
@@ -127,6 +143,7 @@ impl Outbound {
         // A host reporting more than it was given is a host bug; saturate rather than wrap.
         self.in_flight_bytes = self.in_flight_bytes.saturating_sub(n);
         self.write_progress_at = if self.in_flight_bytes == 0 {
+            self.references_in_flight = 0;
             None
         } else {
             Some(now)
@@ -138,6 +155,7 @@ impl Outbound {
         self.chunks.clear();
         self.buf.clear();
         self.queued_bytes = 0;
+        self.references_queued = 0;
     }
 }
 
@@ -168,6 +186,35 @@ mod tests {
         out.written(Mono::from_nanos(3), 8);
         assert_eq!(out.pending_bytes(), 0);
         assert_eq!(out.write_progress_at(), None);
+    }
+
+    #[test]
+    fn a_connection_that_does_not_drain_holds_few_references_then_gets_copies() {
+        let mut out = Outbound::default();
+        // Each payload is a slice of its own 1 MiB read buffer.
+        let reads: Vec<Bytes> = (0..100).map(|_| Bytes::from(vec![b'x'; 1 << 20])).collect();
+        let payload = |i: usize| &reads[i][..5000];
+        let shares =
+            |chunks: &[Bytes], i: usize| chunks.iter().any(|c| c.as_ptr() == reads[i].as_ptr());
+        for i in 0..50 {
+            out.push_payload(payload(i), &reads[i]);
+        }
+        let first = out.take(Mono::ZERO);
+        assert!((0..PAYLOADS_BY_REFERENCE_MAX).all(|i| shares(&first, i)));
+        assert!((PAYLOADS_BY_REFERENCE_MAX..50).all(|i| !shares(&first, i)));
+        // Still in flight (the socket is stuck): everything new is copied.
+        out.written(Mono::ZERO, 1000);
+        out.push_payload(payload(50), &reads[50]);
+        assert!(!shares(&out.take(Mono::ZERO), 50));
+        // Once everything in flight is written, references are allowed again.
+        out.written(Mono::ZERO, out.in_flight_bytes());
+        out.push_payload(payload(51), &reads[51]);
+        assert!(shares(&out.take(Mono::ZERO), 51));
+        let total: usize = [&first[..]]
+            .iter()
+            .map(|c| c.iter().map(Bytes::len).sum::<usize>())
+            .sum();
+        assert_eq!(total, 50 * 5000);
     }
 
     #[test]
