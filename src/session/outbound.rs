@@ -196,8 +196,8 @@ mod tests {
         let payload = |i: usize| &reads[i][..5000];
         let shares =
             |chunks: &[Bytes], i: usize| chunks.iter().any(|c| c.as_ptr() == reads[i].as_ptr());
-        for i in 0..50 {
-            out.push_payload(payload(i), &reads[i]);
+        for read in &reads[..50] {
+            out.push_payload(&read[..5000], read);
         }
         let first = out.take(Mono::ZERO);
         assert!((0..PAYLOADS_BY_REFERENCE_MAX).all(|i| shares(&first, i)));
