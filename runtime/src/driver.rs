@@ -34,23 +34,27 @@
 //!
 //! # Backpressure
 //! Outbound: the per-connection writer channels are unbounded; the broker bounds what it hands
-//! over with its pending-bytes budget and slow-consumer policy. Inbound: readers read freely (the
-//! core's parser bounds each operation), but the event channel is bounded
-//! ([`EVENTS_QUEUED_MAX`]), so when the driver falls behind, readers wait instead of queueing
-//! without limit. The driver never sends on that channel, so it can never deadlock on it.
+//! over with its pending-bytes budget and slow-consumer policy. Inbound: each reader stops
+//! reading while its connection has [`READ_QUEUED_BYTES_MAX`] bytes read but not yet handled by
+//! the broker (the driver gives the room back after each `handle_read`), and the event channel
+//! is bounded ([`EVENTS_QUEUED_MAX`]), so when the driver falls behind, readers wait and TCP
+//! pushes back on clients instead of input queueing without limit. The driver never sends on
+//! that channel, so it can never deadlock on it.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{Buf, Bytes, BytesMut};
 use switchboard::jetstream::SyncDone;
 use switchboard::{Broker, ConnId, Mono, Now, Output, Stats, Wall, WorkDone};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio::time::Instant;
 
@@ -62,6 +66,11 @@ pub const EVENTS_PER_BATCH_MAX: usize = 256;
 pub const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// The most a reader asks for in one read; it doubles towards this while reads fill the buffer.
 pub const READ_BUFFER_BYTES_MAX: usize = 1024 * 1024;
+/// Bytes one connection may have read and not yet had handled by the broker; past it, its
+/// reader waits (and TCP pushes back on the client). Enough for reads to stay ahead of the
+/// broker; without it a fast publisher could queue up to [`EVENTS_QUEUED_MAX`] reads of up to
+/// [`READ_BUFFER_BYTES_MAX`] each (a GiB) in front of the driver.
+pub const READ_QUEUED_BYTES_MAX: usize = 2 * 1024 * 1024;
 /// Chunks handed to one `write_vectored` call (Linux allows 1024; 64 keeps the slice array on
 /// the stack and is already far past the point of diminishing returns).
 pub const WRITE_SLICES_MAX: usize = 64;
@@ -214,6 +223,27 @@ struct Conn {
     writer: mpsc::UnboundedSender<WriterMsg>,
     writer_task: JoinHandle<()>,
     reader_task: AbortHandle,
+    inbound: Arc<Inbound>,
+}
+
+/// What one connection has read and the broker has not handled yet, shared by its reader (which
+/// adds) and the driver (which takes away after `handle_read`).
+#[derive(Default)]
+struct Inbound {
+    queued_bytes: AtomicUsize,
+    /// Wakes a reader waiting for room.
+    room: Notify,
+}
+
+impl Inbound {
+    /// The driver handled `n` bytes of this connection's input.
+    fn handled(&self, n: usize) {
+        let before = self.queued_bytes.fetch_sub(n, Ordering::AcqRel);
+        if before >= READ_QUEUED_BYTES_MAX && before - n < READ_QUEUED_BYTES_MAX {
+            // A permit is kept if the reader is not waiting yet, so the wake is never lost.
+            self.room.notify_one();
+        }
+    }
 }
 
 /// Talks to a running driver from outside its task. Dropping every handle shuts it down.
@@ -399,7 +429,14 @@ impl<L: Listener, C: Clock> Driver<L, C> {
                 let conn = self.broker.handle_accept(now, peer);
                 self.spawn_conn(conn, stream);
             }
-            Event::Read { conn, data } => self.broker.handle_read(now, conn, data),
+            Event::Read { conn, data } => {
+                let n = data.len();
+                self.broker.handle_read(now, conn, data);
+                // The broker may have closed it meanwhile; then its reader is gone too.
+                if let Some(c) = self.conns.get(&conn) {
+                    c.inbound.handled(n);
+                }
+            }
             Event::Written { conn, bytes } => self.broker.handle_written(now, conn, bytes),
             Event::Closed { conn } => {
                 // Both the reader and the writer may report one socket's end, and a socket the
@@ -418,7 +455,14 @@ impl<L: Listener, C: Clock> Driver<L, C> {
         let (writer_tx, writer_rx) = mpsc::unbounded_channel();
         // The writer holds `stop`; when it ends, for any reason, the reader stops too.
         let (stop, stopped) = oneshot::channel::<()>();
-        let reader = tokio::spawn(read_loop(conn, read_half, self.events_tx.clone(), stopped));
+        let inbound = Arc::new(Inbound::default());
+        let reader = tokio::spawn(read_loop(
+            conn,
+            read_half,
+            self.events_tx.clone(),
+            stopped,
+            Arc::clone(&inbound),
+        ));
         let writer = tokio::spawn(write_loop(
             conn,
             write_half,
@@ -432,6 +476,7 @@ impl<L: Listener, C: Clock> Driver<L, C> {
                 writer: writer_tx,
                 writer_task: writer,
                 reader_task: reader.abort_handle(),
+                inbound,
             },
         );
     }
@@ -548,16 +593,25 @@ async fn accept_loop<L: Listener>(mut listener: L, events: mpsc::Sender<Event<L:
     }
 }
 
-/// Reads until EOF, an error, or the writer ending; one `Read` event per read.
+/// Reads until EOF, an error, or the writer ending; one `Read` event per read, and never more
+/// than [`READ_QUEUED_BYTES_MAX`] ahead of the broker.
 async fn read_loop<S: AsyncRead>(
     conn: ConnId,
     mut socket: ReadHalf<S>,
     events: mpsc::Sender<Event<S>>,
     mut stop: oneshot::Receiver<()>,
+    inbound: Arc<Inbound>,
 ) {
     let mut buffer = BytesMut::new();
     let mut want = READ_BUFFER_BYTES;
     loop {
+        while inbound.queued_bytes.load(Ordering::Acquire) >= READ_QUEUED_BYTES_MAX {
+            tokio::select! {
+                biased;
+                _ = &mut stop => return,
+                _ = inbound.room.notified() => {}
+            }
+        }
         buffer.reserve(want);
         let spare = buffer.capacity() - buffer.len();
         let read = tokio::select! {
@@ -581,6 +635,7 @@ async fn read_loop<S: AsyncRead>(
                 } else {
                     want
                 };
+                inbound.queued_bytes.fetch_add(n, Ordering::AcqRel);
                 let data = buffer.split().freeze();
                 if events.send(Event::Read { conn, data }).await.is_err() {
                     return;
@@ -750,6 +805,56 @@ mod tests {
             assert_eq!(written, expected.len(), "step {step}");
             assert_eq!(socket.out, expected, "step {step}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_reader_stops_while_the_broker_is_behind_and_resumes_when_it_catches_up() {
+        let (mut client, server) = tokio::io::duplex(64 * 1024);
+        let (read_half, _write_half) = tokio::io::split(server);
+        let (events_tx, mut events) = mpsc::channel(EVENTS_QUEUED_MAX);
+        let (_stop, stopped) = oneshot::channel();
+        let inbound = Arc::new(Inbound::default());
+        tokio::spawn(read_loop(
+            ConnId(1),
+            read_half,
+            events_tx,
+            stopped,
+            Arc::clone(&inbound),
+        ));
+        // A client with far more to say than the reader may queue.
+        let total = 8 * READ_QUEUED_BYTES_MAX;
+        tokio::spawn(async move {
+            let block = vec![b'x'; 64 * 1024];
+            for _ in 0..total / block.len() {
+                if client.write_all(&block).await.is_err() {
+                    return;
+                }
+            }
+            // Keep the stream open until the test is done with it.
+            std::future::pending::<()>().await;
+        });
+        // Nothing handled: reads stop at the limit (plus the read that crossed it).
+        let mut read = 0;
+        let quiet = Duration::from_millis(200);
+        while let Ok(Some(Event::Read { data, .. })) =
+            tokio::time::timeout(quiet, events.recv()).await
+        {
+            read += data.len();
+        }
+        assert!(read >= READ_QUEUED_BYTES_MAX, "{read}");
+        assert!(
+            read < READ_QUEUED_BYTES_MAX + READ_BUFFER_BYTES_MAX,
+            "{read}"
+        );
+        // As the broker handles input, the reader goes on, to the end.
+        while read < total {
+            inbound.handled(inbound.queued_bytes.load(Ordering::Acquire));
+            match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
+                Ok(Some(Event::Read { data, .. })) => read += data.len(),
+                other => panic!("no read after room was made: {}", other.is_ok()),
+            }
+        }
+        assert_eq!(read, total);
     }
 
     #[tokio::test]
