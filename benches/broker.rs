@@ -1,7 +1,9 @@
 //! The broker's hot path alone, no sockets: published messages in, MSG frames out, per
 //! message. Streams of `PUB` with 16 B to 16 KiB payloads are fed in 64 KiB chunks (as the
 //! runtime's reader hands them over) to a broker with 0, 1 or 4 subscribers on the subject;
-//! every `Transmit` is taken and reported written, as a host with fast sockets would.
+//! every `Transmit` is taken and reported written, as a host with fast sockets would. Also:
+//! the same core PUBs (for no stream) with JetStream on and 0 or 200 streams, which must cost
+//! the same (which stream a subject is for is one walk of a sublist, not a scan of streams).
 //!
 //! `cargo bench --bench broker`
 
@@ -11,6 +13,9 @@ use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use switchboard::jetstream::{JetStream, JetStreamConfig};
+use switchboard::store::mem_disk::MemDisk;
 use switchboard::{Broker, Config, ConnId, Now, Output, Seed};
 
 const SIZES: [usize; 4] = [16, 128, 1024, 16 * 1024];
@@ -26,8 +31,41 @@ struct Setup {
 
 /// A broker with one publisher and `subscribers` clients subscribed to the subject.
 fn setup(subscribers: usize) -> Setup {
+    setup_with(subscribers, None)
+}
+
+/// [`setup`], with JetStream on (over memory) holding `streams` memory streams when `Some`.
+fn setup_with(subscribers: usize, streams: Option<usize>) -> Setup {
     let now = Now::default();
     let mut broker = Broker::new(Config::default(), Seed(7), now);
+    if let Some(streams) = streams {
+        let disk = Arc::new(MemDisk::new());
+        let (js, _) = JetStream::open(disk, JetStreamConfig::default(), "bench", now)
+            .expect("a fresh MemDisk opens");
+        broker.enable_jetstream(js);
+        let peer = SocketAddr::from(([127, 0, 0, 1], 4001));
+        let admin = broker.handle_accept(now, peer);
+        broker.handle_read(
+            now,
+            admin,
+            Bytes::from_static(b"CONNECT {\"verbose\":false}\r\nSUB _INBOX.a 1\r\n"),
+        );
+        for i in 0..streams {
+            let body = format!(
+                r#"{{"name":"S{i}","subjects":["orders.{i}.>","events.{i}"],"storage":"memory"}}"#
+            );
+            let op = format!(
+                "PUB $JS.API.STREAM.CREATE.S{i} _INBOX.a {}\r\n{body}\r\n",
+                body.len()
+            );
+            broker.handle_read(now, admin, Bytes::from(op));
+            drain(&mut broker, now);
+        }
+        assert_eq!(
+            broker.jetstream().map(JetStream::stream_count),
+            Some(streams)
+        );
+    }
     let peer = SocketAddr::from(([127, 0, 0, 1], 4000));
     let connect = |broker: &mut Broker, ops: &'static str| {
         let conn = broker.handle_accept(now, peer);
@@ -106,6 +144,20 @@ fn broker(c: &mut Criterion) {
                 b.iter(|| publish_all(&mut setup, chunks))
             });
         }
+    }
+    for streams in [0, 200] {
+        let size = 16;
+        let (chunks, count) = stream(size);
+        let mut setup = setup_with(0, Some(streams));
+        publish_all(&mut setup, &chunks);
+        group.throughput(Throughput::Elements(count));
+        let id = BenchmarkId::new(
+            format!("pub/0sub/jetstream-{streams}-streams"),
+            format!("{size}B"),
+        );
+        group.bench_with_input(id, &chunks, |b, chunks| {
+            b.iter(|| publish_all(&mut setup, chunks))
+        });
     }
     group.finish();
 }

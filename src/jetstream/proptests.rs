@@ -188,3 +188,104 @@ proptest! {
         }
     }
 }
+
+mod routes {
+    //! Which stream a published subject goes to comes from a sublist of the streams'
+    //! subjects. Against the obvious model (each stream's subjects scanned with
+    //! `Stream::matches`), through creates (some refused for overlapping), subject updates
+    //! and deletes.
+    use super::*;
+    use crate::jetstream::{JetStream, JetStreamConfig};
+    use crate::store::MemDisk;
+    use crate::time::{Now, Wall};
+    use bytes::Bytes;
+    use std::sync::Arc;
+
+    const FILTERS: &[&str] = &["a", "a.b", "a.*", "a.>", "b.>", "*.c", "c.*.d", "d"];
+    const SUBJECTS: &[&str] = &["a", "a.b", "a.c", "a.b.c", "b.x", "x.c", "c.x.d", "d", "e"];
+    const NAMES: &[&str] = &["S1", "S2", "S3", "S4"];
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Create(usize, Vec<usize>),
+        Update(usize, Vec<usize>),
+        Delete(usize),
+        Publish(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let filters = prop::collection::vec(0..FILTERS.len(), 1..3);
+        prop_oneof![
+            1 => (0..NAMES.len(), filters.clone()).prop_map(|(n, f)| Op::Create(n, f)),
+            1 => (0..NAMES.len(), filters).prop_map(|(n, f)| Op::Update(n, f)),
+            1 => (0..NAMES.len()).prop_map(Op::Delete),
+            3 => (0..SUBJECTS.len()).prop_map(Op::Publish),
+        ]
+    }
+
+    fn request(js: &mut JetStream, now: Now, subject: &str, body: String) {
+        js.handle_message(
+            now,
+            &Bytes::from(subject.to_string()),
+            Some(&Bytes::from_static(b"_INBOX.r")),
+            None,
+            &Bytes::from(body),
+        );
+        let _ = js.take_replies();
+    }
+
+    /// Each stream's message count, by name.
+    fn counts(js: &JetStream, now: Now) -> Vec<(String, u64)> {
+        js.stream_infos(now)
+            .into_iter()
+            .map(|info| (info.config.name.clone(), info.state.messages))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(config_cases(200))]
+        #[test]
+        fn published_subjects_reach_the_stream_a_scan_would_find(
+            ops in prop::collection::vec(op(), 1..40),
+        ) {
+            let now = Now::new(Mono::from_nanos(1), Wall::from_unix_nanos(1_700_000_000_000_000_000));
+            let (mut js, _) = JetStream::open(Arc::new(MemDisk::new()), JetStreamConfig::default(), "t", now)
+                .expect("a fresh MemDisk opens");
+            for op in ops {
+                match &op {
+                    Op::Create(n, f) | Op::Update(n, f) => {
+                        let verb = if matches!(op, Op::Create(..)) { "CREATE" } else { "UPDATE" };
+                        let subjects: Vec<&str> = f.iter().map(|&i| FILTERS[i]).collect();
+                        let body = serde_json::json!({
+                            "name": NAMES[*n], "subjects": subjects, "storage": "memory",
+                        });
+                        request(&mut js, now, &format!("$JS.API.STREAM.{verb}.{}", NAMES[*n]), body.to_string());
+                    }
+                    Op::Delete(n) => {
+                        request(&mut js, now, &format!("$JS.API.STREAM.DELETE.{}", NAMES[*n]), String::new());
+                    }
+                    Op::Publish(i) => {
+                        let subject = SUBJECTS[*i];
+                        // The model: the first stream by name whose subjects match.
+                        let expected = js.stream_by_scan(subject.as_bytes());
+                        prop_assert_eq!(js.wants(subject.as_bytes()), expected.is_some(), "{}", subject);
+                        let before = counts(&js, now);
+                        let taken = js.handle_message(
+                            now,
+                            &Bytes::from_static(subject.as_bytes()),
+                            None,
+                            None,
+                            &Bytes::from_static(b"x"),
+                        );
+                        prop_assert_eq!(taken, expected.is_some());
+                        let after = counts(&js, now);
+                        for ((name, was), (_, is)) in before.iter().zip(&after) {
+                            let grew = u64::from(Some(name) == expected.as_ref());
+                            prop_assert_eq!(*is, was + grew, "{} on {}", subject, name);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -220,11 +220,15 @@ impl Sublist {
         }
         let mut collector = Collector::default();
         collect_level(&self.root, subject, &mut collector);
-        let result = if collector.is_empty() {
-            Arc::clone(&self.empty)
-        } else {
-            Arc::new(collector.finish())
-        };
+        if collector.is_empty() {
+            let answer = look(&self.empty);
+            // Without a cache, not even an `Arc` clone (two atomic operations).
+            if self.cache.entries_max() > 0 {
+                self.cache.insert(subject, Arc::clone(&self.empty));
+            }
+            return answer;
+        }
+        let result = Arc::new(collector.finish());
         let answer = look(&result);
         self.cache.insert(subject, result);
         answer
