@@ -7,6 +7,9 @@ use crate::routing::queue::member_order;
 use std::fmt;
 use std::sync::Arc;
 
+/// The most subscription ids the reused target list keeps room for between messages.
+const DELIVER_TARGETS_KEPT_MAX: usize = 4096;
+
 /// A published message as delivery sees it: its fields borrowed from wherever they were read
 /// (a client's input, in place; or a JetStream reply), with the `Bytes` that hold the header
 /// block and the payload so a large one can be queued by reference instead of copied.
@@ -100,7 +103,10 @@ impl Broker {
         for &id in &targets {
             delivered |= self.deliver_to(id, msg);
         }
-        self.deliver_targets = targets;
+        // Kept for the next message, unless a huge fan-out grew it (then it is let go).
+        if targets.capacity() <= DELIVER_TARGETS_KEPT_MAX {
+            self.deliver_targets = targets;
+        }
         if let Some(matched) = with_queues {
             for group in &matched.queues {
                 if let Some(id) = self.choose_member(&group.members, publisher, echo) {
