@@ -40,6 +40,8 @@ use crate::seed::Seed;
 use crate::session::{Phase, Session, Subscription, TimerKind};
 use crate::time::{Mono, Now};
 use deliver::Message;
+#[cfg(test)]
+use deliver::DELIVER_TARGETS_KEPT_MAX;
 
 /// One client connection, named by the broker at accept time. Never reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -89,6 +89,9 @@ fn ack_before_sync_is_caught_as_acked_publish_lost() {
         report.contains(&format!("SWITCHBOARD_SEED={}", first.params.seed)),
         "{report}"
     );
+    // The shared head of every failure report: what failed, how often, and the findings.
+    assert!(report.starts_with("FAILED "), "{report}");
+    assert!(report.contains(" violation(s)\n    "), "{report}");
     // A crash may also show the bug as an early expiry (a lost message of a max_age stream) or
     // only as an acked sequence given again (when the lost message could have expired by
     // then); nothing else may fail.

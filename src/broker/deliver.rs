@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// The most subscription ids the reused target list keeps room for between messages.
-const DELIVER_TARGETS_KEPT_MAX: usize = 4096;
+pub(super) const DELIVER_TARGETS_KEPT_MAX: usize = 4096;
 
 /// A published message as delivery sees it: its fields borrowed from wherever they were read
 /// (a client's input, in place; or a JetStream reply), with the `Bytes` that hold the header

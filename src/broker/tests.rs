@@ -642,3 +642,29 @@ fn in_place_messages_trace_like_parsed_ops() {
         format!("{msg:?}")
     );
 }
+
+#[test]
+fn the_reused_delivery_list_is_let_go_after_a_huge_fan_out() {
+    let mut host = Host::new(Config::default());
+    let publisher = host.connect(r#"{"verbose":false}"#);
+    let subscriber = host.connect(r#"{"verbose":false}"#);
+    let subs: String = (1..=4000)
+        .map(|sid| format!("SUB wide {sid}\r\n"))
+        .collect();
+    host.send(subscriber, &subs);
+    host.send(publisher, "PUB wide 1\r\nx\r\n");
+    assert_eq!(host.take(subscriber).matches("MSG wide ").count(), 4000);
+    // Within the limit: kept for the next message.
+    assert!(host.broker.deliver_targets.capacity() >= 4000);
+    let more: String = (4001..=DELIVER_TARGETS_KEPT_MAX + 1)
+        .map(|sid| format!("SUB wide {sid}\r\n"))
+        .collect();
+    host.send(subscriber, &more);
+    host.send(publisher, "PUB wide 1\r\nx\r\n");
+    assert_eq!(
+        host.take(subscriber).matches("MSG wide ").count(),
+        DELIVER_TARGETS_KEPT_MAX + 1
+    );
+    // Over it: let go.
+    assert_eq!(host.broker.deliver_targets.capacity(), 0);
+}

@@ -79,6 +79,42 @@ impl Verdict {
     pub fn checks_of(&self, invariant: &str) -> u64 {
         self.checks.get(invariant).copied().unwrap_or(0)
     }
+
+    /// `checks: name=count ...` for each of `names`, in that order.
+    pub fn checks_line(&self, names: &[&str]) -> String {
+        let checks: Vec<String> = names
+            .iter()
+            .map(|name| format!("{name}={}", self.checks_of(name)))
+            .collect();
+        format!("checks: {}", checks.join(" "))
+    }
+
+    /// The start of a failed run's report, the same for every simulation: the summary,
+    /// parameters and checks, then the simulation error, why the run counts as empty, and
+    /// each violated invariant with its findings.
+    pub fn failure_head(
+        &self,
+        summary: &str,
+        params: &dyn std::fmt::Display,
+        checks: &str,
+        error: Option<&String>,
+        empty: &[String],
+    ) -> String {
+        let mut out = format!("FAILED {summary}\n  params: {params}\n  {checks}\n");
+        if let Some(error) = error {
+            out.push_str(&format!("  simulation error: {error}\n"));
+        }
+        for why in empty {
+            out.push_str(&format!("  empty run: {why}\n"));
+        }
+        for (invariant, count) in &self.violations {
+            out.push_str(&format!("  {invariant}: {count} violation(s)\n"));
+        }
+        for finding in &self.findings {
+            out.push_str(&format!("    {finding}\n"));
+        }
+        out
+    }
 }
 
 /// Runs every checker.

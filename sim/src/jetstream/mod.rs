@@ -141,32 +141,17 @@ impl JsOutcome {
     }
 
     pub fn checks(&self) -> String {
-        let checks: Vec<String> = invariants::NAMES
-            .iter()
-            .map(|name| format!("{name}={}", self.verdict.checks_of(name)))
-            .collect();
-        format!("checks: {}", checks.join(" "))
+        self.verdict.checks_line(&invariants::NAMES)
     }
 
     pub fn failure_report(&self) -> String {
-        let mut out = format!(
-            "FAILED {}\n  params: {}\n  {}\n",
-            self.summary(),
-            self.params,
-            self.checks()
+        let mut out = self.verdict.failure_head(
+            &self.summary(),
+            &self.params,
+            &self.checks(),
+            self.error.as_ref(),
+            &self.empty,
         );
-        if let Some(error) = &self.error {
-            out.push_str(&format!("  simulation error: {error}\n"));
-        }
-        for why in &self.empty {
-            out.push_str(&format!("  empty run: {why}\n"));
-        }
-        for (invariant, count) in &self.verdict.violations {
-            out.push_str(&format!("  {invariant}: {count} violation(s)\n"));
-        }
-        for finding in &self.verdict.findings {
-            out.push_str(&format!("    {finding}\n"));
-        }
         out.push_str("  last trace lines:\n");
         for line in &self.tail {
             out.push_str(&format!("    {line}\n"));

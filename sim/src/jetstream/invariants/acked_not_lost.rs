@@ -52,11 +52,7 @@ pub fn on_not_found(
         return;
     }
     let plan = &model.streams[stream].plan;
-    let invariant = if no_early_expiry::owns(plan) {
-        no_early_expiry::NAME
-    } else {
-        NAME
-    };
+    let invariant = owner(model, stream);
     verdict.checked(invariant, 1);
     verdict.fail(
         invariant,
@@ -141,12 +137,16 @@ pub fn on_found(
         return;
     };
     if model.removal(id, at, incarnation).is_none() {
-        let plan = &model.streams[stream].plan;
-        let invariant = if no_early_expiry::owns(plan) {
-            no_early_expiry::NAME
-        } else {
-            NAME
-        };
-        verdict.checked(invariant, 1);
+        verdict.checked(owner(model, stream), 1);
+    }
+}
+
+/// Which invariant a lost acked message of `stream` counts against: `no_early_expiry` when
+/// that stream's plan is its (a max_age stream), else this one.
+fn owner(model: &Model, stream: usize) -> &'static str {
+    if no_early_expiry::owns(&model.streams[stream].plan) {
+        no_early_expiry::NAME
+    } else {
+        NAME
     }
 }
