@@ -467,20 +467,36 @@ impl SweepReport {
 /// report lists them in seed order.
 pub fn sweep(seeds: &[u64], workers: usize, options: &Options) -> SweepReport {
     let started = Instant::now();
+    let outcomes = run_seeds(seeds, workers, "sim-worker", |seed| run_seed(seed, options));
+    SweepReport {
+        outcomes,
+        took: started.elapsed(),
+    }
+}
+
+/// `run` for each of `seeds` on `workers` threads named `<name>-<n>` (each seed wholly on one
+/// thread, with a large stack), in any order; the results come back in seed order. Shared by
+/// every simulation's sweep.
+pub fn run_seeds<T: Send>(
+    seeds: &[u64],
+    workers: usize,
+    name: &str,
+    run: impl Fn(u64) -> T + Sync,
+) -> Vec<T> {
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::with_capacity(seeds.len()));
     std::thread::scope(|scope| {
         for worker in 0..workers.max(1) {
-            let (next, results) = (&next, &results);
+            let (next, results, run) = (&next, &results, &run);
             std::thread::Builder::new()
-                .name(format!("sim-worker-{worker}"))
+                .name(format!("{name}-{worker}"))
                 .stack_size(32 * 1024 * 1024)
                 .spawn_scoped(scope, move || loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&seed) = seeds.get(i) else {
                         break;
                     };
-                    let outcome = run_seed(seed, options);
+                    let outcome = run(seed);
                     results
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
@@ -491,8 +507,5 @@ pub fn sweep(seeds: &[u64], workers: usize, options: &Options) -> SweepReport {
     });
     let mut outcomes = results.into_inner().unwrap_or_else(|p| p.into_inner());
     outcomes.sort_by_key(|(i, _)| *i);
-    SweepReport {
-        outcomes: outcomes.into_iter().map(|(_, o)| o).collect(),
-        took: started.elapsed(),
-    }
+    outcomes.into_iter().map(|(_, o)| o).collect()
 }

@@ -44,8 +44,6 @@ mod workload;
 pub mod world;
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::capture;
@@ -240,32 +238,11 @@ impl JsSweepReport {
 /// Runs `seeds` on `workers` threads (each seed wholly on one thread).
 pub fn sweep_js(seeds: &[u64], workers: usize, options: &JsOptions) -> JsSweepReport {
     let started = Instant::now();
-    let next = AtomicUsize::new(0);
-    let results = Mutex::new(Vec::with_capacity(seeds.len()));
-    std::thread::scope(|scope| {
-        for worker in 0..workers.max(1) {
-            let (next, results) = (&next, &results);
-            std::thread::Builder::new()
-                .name(format!("js-sim-worker-{worker}"))
-                .stack_size(32 * 1024 * 1024)
-                .spawn_scoped(scope, move || loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&seed) = seeds.get(i) else {
-                        break;
-                    };
-                    let outcome = run_js_seed(seed, options);
-                    results
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push((i, outcome));
-                })
-                .expect("spawning a sweep worker");
-        }
+    let outcomes = crate::runner::run_seeds(seeds, workers, "js-sim-worker", |seed| {
+        run_js_seed(seed, options)
     });
-    let mut outcomes = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    outcomes.sort_by_key(|(i, _)| *i);
     JsSweepReport {
-        outcomes: outcomes.into_iter().map(|(_, o)| o).collect(),
+        outcomes,
         took: started.elapsed(),
     }
 }
